@@ -1,0 +1,98 @@
+"""Run every ``benchmarks/bench_*.py`` and write ``BENCHMARKS.md``.
+
+Each module exposes ``run(quick: bool) -> list[dict]``; a row has:
+``area, name, value, unit`` and optionally ``peer, peer_value, ratio`` (tickforge / peer,
+> 1 means tickforge is faster or better by that factor), ``target`` (text), ``ok`` (bool),
+``note``. Peers are measured in the same run: these 2-core machines are noisy, so ratios
+matter more than absolute figures.
+
+Usage: ``python benchmarks/run.py [--quick] [--only etl,engine]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def load(path: Path):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(HERE))
+    spec.loader.exec_module(module)
+    return module
+
+
+def fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return "" if value is None else str(value)
+
+
+def to_markdown(rows: list[dict], seconds: float) -> str:
+    head = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}; took {seconds:.0f} s.",
+        "Peers run in the same process and session; *ratio* = tickforge ÷ peer (throughput) "
+        "or peer ÷ tickforge (time), so > 1 is better for tickforge.",
+        "",
+    ]
+    areas: dict[str, list[dict]] = {}
+    for row in rows:
+        areas.setdefault(row.get("area", "misc"), []).append(row)
+    for area, items in areas.items():
+        head += [f"## {area}", "", "| benchmark | value | unit | peer | peer value | ratio | target | ok | note |",
+                 "|---|---|---|---|---|---|---|---|---|"]
+        for r in items:
+            ok = {True: "yes", False: "**no**"}.get(r.get("ok"), "")  # type: ignore[call-overload]
+            cells = [r.get("name"), fmt(r.get("value")), r.get("unit"), r.get("peer"), fmt(r.get("peer_value")),
+                     fmt(r.get("ratio")), r.get("target"), ok, r.get("note")]
+            head.append("| " + " | ".join(fmt(c) for c in cells) + " |")
+        head.append("")
+    return "\n".join(head) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--only", default="", help="comma-separated module suffixes, e.g. etl,engine")
+    parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    args = parser.parse_args()
+    only = {s for s in args.only.split(",") if s}
+    rows: list[dict] = []
+    t0 = time.perf_counter()
+    for path in sorted(HERE.glob("bench_*.py")):
+        if only and path.stem.removeprefix("bench_") not in only:
+            continue
+        print(f"== {path.stem}", flush=True)
+        try:
+            got = load(path).run(quick=args.quick)
+        except Exception:
+            traceback.print_exc()
+            got = [{"area": path.stem, "name": "(failed)", "note": "benchmark raised; see make bench output"}]
+        for row in got:
+            print("  ", json.dumps(row, default=str), flush=True)
+        rows += got
+    Path(args.out).write_text(to_markdown(rows, time.perf_counter() - t0))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
