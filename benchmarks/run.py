@@ -57,12 +57,25 @@ def to_markdown(rows: list[dict], seconds: float) -> str:
     for row in rows:
         areas.setdefault(row.get("area", "misc"), []).append(row)
     for area, items in areas.items():
-        head += [f"## {area}", "", "| benchmark | value | unit | peer | peer value | ratio | target | ok | note |",
-                 "|---|---|---|---|---|---|---|---|---|"]
+        head += [
+            f"## {area}",
+            "",
+            "| benchmark | value | unit | peer | peer value | ratio | target | ok | note |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in items:
             ok = {True: "yes", False: "**no**"}.get(r.get("ok"), "")  # type: ignore[call-overload]
-            cells = [r.get("name"), fmt(r.get("value")), r.get("unit"), r.get("peer"), fmt(r.get("peer_value")),
-                     fmt(r.get("ratio")), r.get("target"), ok, r.get("note")]
+            cells = [
+                r.get("name"),
+                fmt(r.get("value")),
+                r.get("unit"),
+                r.get("peer"),
+                fmt(r.get("peer_value")),
+                fmt(r.get("ratio")),
+                r.get("target"),
+                ok,
+                r.get("note"),
+            ]
             head.append("| " + " | ".join(fmt(c) for c in cells) + " |")
         head.append("")
     return "\n".join(head) + "\n"
@@ -71,7 +84,9 @@ def to_markdown(rows: list[dict], seconds: float) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--only", default="", help="comma-separated module suffixes, e.g. etl,engine")
+    parser.add_argument(
+        "--only", default="", help="comma-separated module suffixes, e.g. etl,engine"
+    )
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args()
     only = {s for s in args.only.split(",") if s}
@@ -85,7 +100,13 @@ def main() -> int:
             got = load(path).run(quick=args.quick)
         except Exception:
             traceback.print_exc()
-            got = [{"area": path.stem, "name": "(failed)", "note": "benchmark raised; see make bench output"}]
+            got = [
+                {
+                    "area": path.stem,
+                    "name": "(failed)",
+                    "note": "benchmark raised; see make bench output",
+                }
+            ]
         for row in got:
             print("  ", json.dumps(row, default=str), flush=True)
         rows += got

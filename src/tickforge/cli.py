@@ -16,7 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -38,7 +37,10 @@ app.add_typer(users_app, name="users")
 err = Console(stderr=True)
 out = Console(soft_wrap=True)
 
-LakeOpt = Annotated[str, typer.Option("--lake", envvar="TICKFORGE_LAKE", help="Lake root: path or s3://bucket/prefix")]
+LakeOpt = Annotated[
+    str,
+    typer.Option("--lake", envvar="TICKFORGE_LAKE", help="Lake root: path or s3://bucket/prefix"),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
 
 ProgressFn = Callable[[float, float | None], None]
@@ -50,7 +52,12 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]
     if not enabled or not err.is_terminal:
         yield lambda done, total: None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(description, total=None)
 
@@ -108,24 +115,34 @@ def parse_params_raw(items: list[str] | None) -> dict[str, str]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
-            raise ConfigError(f"grid '{item}' is not key=start:stop:step or key=a,b,c", hint="e.g. -g fast=5:50:5")
+            raise ConfigError(
+                f"grid '{item}' is not key=start:stop:step or key=a,b,c", hint="e.g. -g fast=5:50:5"
+            )
         raw[key.strip()] = value.strip()
     return raw
 
 
 def expand_range(key: str, spec: str) -> tuple[int | float, ...]:
     parts = [parse_scalar(p) for p in spec.split(":")]
-    if len(parts) not in (2, 3) or not all(isinstance(p, int | float) and not isinstance(p, bool) for p in parts):
+    if len(parts) not in (2, 3) or not all(
+        isinstance(p, int | float) and not isinstance(p, bool) for p in parts
+    ):
         raise ConfigError(f"grid '{key}={spec}' is not start:stop[:step] of numbers", field=key)
     start, stop = parts[0], parts[1]
     step = parts[2] if len(parts) == 3 else 1
-    if not isinstance(start, int | float) or not isinstance(stop, int | float) or not isinstance(step, int | float):
+    if (
+        not isinstance(start, int | float)
+        or not isinstance(stop, int | float)
+        or not isinstance(step, int | float)
+    ):
         raise ConfigError(f"grid '{key}={spec}' is not numeric", field=key)
     if step <= 0 or stop < start:
         raise ConfigError(f"grid '{key}={spec}' needs start <= stop and step > 0", field=key)
-    n = int(round((stop - start) / step)) + 1
+    n = round((stop - start) / step) + 1
     values = [start + i * step for i in range(n) if start + i * step <= stop + 1e-12]
-    return tuple(values)
+    if all(isinstance(p, int) for p in parts):
+        return tuple(values)
+    return tuple(round(v, 12) for v in values)
 
 
 def parse_when(text: str | None) -> datetime | None:
@@ -134,7 +151,9 @@ def parse_when(text: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(text)
     except ValueError as exc:
-        raise ConfigError(f"'{text}' is not a date or ISO timestamp", hint="e.g. 2020-01-31 or 2020-01-31T12:00") from exc
+        raise ConfigError(
+            f"'{text}' is not a date or ISO timestamp", hint="e.g. 2020-01-31 or 2020-01-31T12:00"
+        ) from exc
 
 
 # ---------------------------------------------------------------- ETL
@@ -143,15 +162,30 @@ def parse_when(text: str | None) -> datetime | None:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="Vendor format, e.g. histdata, dukascopy, truefx.")],
-    symbol: Annotated[str, typer.Option("--symbol", "-s", help="Symbol the rows belong to, e.g. EURUSD.")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="Vendor format, e.g. histdata, dukascopy, truefx.")
+    ],
+    symbol: Annotated[
+        str, typer.Option("--symbol", "-s", help="Symbol the rows belong to, e.g. EURUSD.")
+    ],
     lake: LakeOpt,
     point: Annotated[float | None, typer.Option(help="Price point (Dukascopy), e.g. 1e-5.")] = None,
-    tz: Annotated[str | None, typer.Option(help="Source time zone override, e.g. America/New_York.")] = None,
-    columns: Annotated[str | None, typer.Option(help="Generic csv column mapping: ts=Time,bid=Bid,ask=Ask")] = None,
-    ts_format: Annotated[str | None, typer.Option(help="Generic csv timestamp format (strftime), or 'ms'/'us'/'ns'/'s'.")] = None,
-    dataset: Annotated[str | None, typer.Option(help="Generic csv dataset: quotes, trades or bars.")] = None,
-    on_overlap: Annotated[str, typer.Option(help="Data overlapping the lake: refuse, skip or replace.")] = "refuse",
+    tz: Annotated[
+        str | None, typer.Option(help="Source time zone override, e.g. America/New_York.")
+    ] = None,
+    columns: Annotated[
+        str | None, typer.Option(help="Generic csv column mapping: ts=Time,bid=Bid,ask=Ask")
+    ] = None,
+    ts_format: Annotated[
+        str | None,
+        typer.Option(help="Generic csv timestamp format (strftime), or 'ms'/'us'/'ns'/'s'."),
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="Generic csv dataset: quotes, trades or bars.")
+    ] = None,
+    on_overlap: Annotated[
+        str, typer.Option(help="Data overlapping the lake: refuse, skip or replace.")
+    ] = "refuse",
     as_json: JsonOpt = False,
 ) -> None:
     """Read vendor files, validate every row, write the lake (bad rows quarantined)."""
@@ -159,8 +193,9 @@ def ingest(
     from tickforge.data.sources.base import ReadOptions
 
     mapping = dict(parse_params_raw(columns.split(","))) if columns else None
-    options = ReadOptions(symbol=symbol, point=point, tz=tz, columns=mapping, ts_format=ts_format,
-                          dataset=dataset)  # type: ignore[arg-type]
+    options = ReadOptions(
+        symbol=symbol, point=point, tz=tz, columns=mapping, ts_format=ts_format, dataset=dataset
+    )  # type: ignore[arg-type]
     with progress_bar(f"ingest {symbol}") as update:
         report = ingest_files(paths, fmt, options, lake, on_overlap=on_overlap, progress=update)
     emit(report.as_dict(), as_json)
@@ -170,7 +205,12 @@ def ingest(
 def bars(
     lake: LakeOpt,
     symbol: Annotated[str, typer.Option("--symbol", "-s")],
-    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="1s..1d, e.g. 1min, 1h, 1d; or 1000t (ticks) / 1e6v (volume).")] = "1min",
+    timeframe: Annotated[
+        str,
+        typer.Option(
+            "--timeframe", "-t", help="1s..1d, e.g. 1min, 1h, 1d; or 1000t (ticks) / 1e6v (volume)."
+        ),
+    ] = "1min",
     start: Annotated[str | None, typer.Option(help="Start date or timestamp (UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="End date or timestamp (UTC), exclusive.")] = None,
     as_json: JsonOpt = False,
@@ -179,13 +219,17 @@ def bars(
     from tickforge.data.bars import materialize_bars
 
     with progress_bar(f"bars {symbol} {timeframe}") as update:
-        report = materialize_bars(lake, symbol, timeframe, parse_when(start), parse_when(end), progress=update)
+        report = materialize_bars(
+            lake, symbol, timeframe, parse_when(start), parse_when(end), progress=update
+        )
     emit(report, as_json)
 
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="DuckDB SQL over views quotes, trades, bars, quarantine.")],
+    query: Annotated[
+        str, typer.Argument(help="DuckDB SQL over views quotes, trades, bars, quarantine.")
+    ],
     lake: LakeOpt,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
 ) -> None:
@@ -201,7 +245,9 @@ def synth(
     symbol: Annotated[str, typer.Option("--symbol", "-s")] = "EURUSD",
     start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2024-01-01",
     days: Annotated[int, typer.Option(min=1)] = 5,
-    fmt: Annotated[str, typer.Option("--format", help="Vendor format to write: histdata, truefx, dukascopy.")] = "histdata",
+    fmt: Annotated[
+        str, typer.Option("--format", help="Vendor format to write: histdata, truefx, dukascopy.")
+    ] = "histdata",
     out_dir: Annotated[Path, typer.Option("--out")] = Path("data/synth"),
     seed: Annotated[int, typer.Option()] = 42,
     as_json: JsonOpt = False,
@@ -232,21 +278,39 @@ def backtest(
     lake: LakeOpt,
     symbol: Annotated[list[str], typer.Option("--symbol", "-s")],
     strategy: Annotated[str, typer.Option("--strategy")] = "sma_cross",
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Strategy parameter key=value.")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Strategy parameter key=value.")
+    ] = None,
     timeframe: Annotated[str, typer.Option("--timeframe", "-t")] = "ticks",
     start: Annotated[str | None, typer.Option()] = None,
     end: Annotated[str | None, typer.Option()] = None,
     cash: Annotated[float, typer.Option()] = 100_000.0,
-    commission: Annotated[str | None, typer.Option(help="e.g. bps=0.5 or per_million=25,per_order=1")] = None,
+    commission: Annotated[
+        str | None, typer.Option(help="e.g. bps=0.5 or per_million=25,per_order=1")
+    ] = None,
     slippage: Annotated[str | None, typer.Option(help="e.g. spread=0.5 or fixed=0.0001")] = None,
-    config_file: Annotated[Path | None, typer.Option("--config", help="BacktestConfig as JSON.")] = None,
+    config_file: Annotated[
+        Path | None, typer.Option("--config", help="BacktestConfig as JSON.")
+    ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run one backtest on lake data."""
+    config = build_backtest_config(
+        lake,
+        symbol,
+        strategy,
+        param,
+        timeframe,
+        start,
+        end,
+        cash,
+        commission,
+        slippage,
+        config_file,
+    )
     from tickforge.engine.run import backtest_from_config
 
-    config = build_backtest_config(lake, symbol, strategy, param, timeframe, start, end, cash, commission, slippage, config_file)
     with progress_bar(f"backtest {strategy}") as update:
         result = backtest_from_config(config, progress=update)
     if report is not None:
@@ -255,8 +319,16 @@ def backtest(
 
 
 def build_backtest_config(
-    lake: str, symbols: list[str], strategy: str, params: list[str] | None, timeframe: str,
-    start: str | None, end: str | None, cash: float, commission: str | None, slippage: str | None,
+    lake: str,
+    symbols: list[str],
+    strategy: str,
+    params: list[str] | None,
+    timeframe: str,
+    start: str | None,
+    end: str | None,
+    cash: float,
+    commission: str | None,
+    slippage: str | None,
     config_file: Path | None,
 ) -> Any:
     from pydantic import ValidationError
@@ -266,7 +338,9 @@ def build_backtest_config(
     base: dict[str, Any] = {}
     if config_file is not None:
         base = json.loads(config_file.read_text())
-    base.update(lake=lake, symbols=tuple(symbols), strategy=strategy, timeframe=timeframe, cash=cash)
+    base.update(
+        lake=lake, symbols=tuple(symbols), strategy=strategy, timeframe=timeframe, cash=cash
+    )
     base["params"] = {**base.get("params", {}), **parse_params(params)}
     if start:
         base["start"] = parse_when(start)
@@ -298,9 +372,15 @@ def sweep(
     lake: LakeOpt,
     symbol: Annotated[list[str], typer.Option("--symbol", "-s")],
     strategy: Annotated[str, typer.Option("--strategy")] = "sma_cross",
-    grid: Annotated[list[str] | None, typer.Option("--grid", "-g", help="fast=5:50:5 or fast=5,10,20")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Fixed parameter key=value.")] = None,
-    constraint: Annotated[list[str] | None, typer.Option("--constraint", help="e.g. 'fast<slow'")] = None,
+    grid: Annotated[
+        list[str] | None, typer.Option("--grid", "-g", help="fast=5:50:5 or fast=5,10,20")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Fixed parameter key=value.")
+    ] = None,
+    constraint: Annotated[
+        list[str] | None, typer.Option("--constraint", help="e.g. 'fast<slow'")
+    ] = None,
     objective: Annotated[str, typer.Option()] = "sharpe",
     minimize: Annotated[bool, typer.Option("--minimize")] = False,
     method: Annotated[str, typer.Option()] = "grid",
@@ -308,17 +388,34 @@ def sweep(
     timeframe: Annotated[str, typer.Option("--timeframe", "-t")] = "1min",
     start: Annotated[str | None, typer.Option()] = None,
     end: Annotated[str | None, typer.Option()] = None,
-    scheduler: Annotated[str | None, typer.Option(envvar="TICKFORGE_DASK_SCHEDULER", help="tcp://host:8786")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(envvar="TICKFORGE_DASK_SCHEDULER", help="tcp://host:8786")
+    ] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="All results as Parquet.")] = None,
     top: Annotated[int, typer.Option()] = 10,
     report: Annotated[Path | None, typer.Option()] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Parameter sweep (grid, random or optuna) on local cores or a Dask cluster."""
+    config = build_sweep_config(
+        lake,
+        symbol,
+        strategy,
+        grid,
+        param,
+        constraint,
+        objective,
+        minimize,
+        method,
+        n_trials,
+        timeframe,
+        start,
+        end,
+        scheduler,
+        top,
+    )
     from tickforge.research.sweep import sweep_from_config
 
-    config = build_sweep_config(lake, symbol, strategy, grid, param, constraint, objective, minimize, method,
-                                n_trials, timeframe, start, end, scheduler, top)
     with progress_bar(f"sweep {strategy}") as update:
         result = sweep_from_config(config, progress=update)
     if out_file is not None:
@@ -328,19 +425,42 @@ def sweep(
     emit(result.summary(), as_json)
 
 
-def build_sweep_config(lake: str, symbols: list[str], strategy: str, grid: list[str] | None,
-                       params: list[str] | None, constraints: list[str] | None, objective: str,
-                       minimize: bool, method: str, n_trials: int | None, timeframe: str,
-                       start: str | None, end: str | None, scheduler: str | None, top: int) -> Any:
+def build_sweep_config(
+    lake: str,
+    symbols: list[str],
+    strategy: str,
+    grid: list[str] | None,
+    params: list[str] | None,
+    constraints: list[str] | None,
+    objective: str,
+    minimize: bool,
+    method: str,
+    n_trials: int | None,
+    timeframe: str,
+    start: str | None,
+    end: str | None,
+    scheduler: str | None,
+    top: int,
+) -> Any:
     from pydantic import ValidationError
 
     from tickforge.config import SweepConfig
 
-    base = build_backtest_config(lake, symbols, strategy, params, timeframe, start, end, 100_000.0, None, None, None)
+    base = build_backtest_config(
+        lake, symbols, strategy, params, timeframe, start, end, 100_000.0, None, None, None
+    )
     try:
-        return SweepConfig(base=base, grid=parse_grid(grid), constraints=tuple(constraints or ()),
-                           objective=objective, maximize=not minimize, method=method,  # type: ignore[arg-type]
-                           n_trials=n_trials, scheduler=scheduler, top=top)
+        return SweepConfig(
+            base=base,
+            grid=parse_grid(grid),
+            constraints=tuple(constraints or ()),
+            objective=objective,
+            maximize=not minimize,
+            method=method,  # type: ignore[arg-type]
+            n_trials=n_trials,
+            scheduler=scheduler,
+            top=top,
+        )
     except (ValidationError, ValueError) as exc:
         raise ConfigError(one_line_validation(exc)) from exc
 
@@ -364,8 +484,23 @@ def walkforward(
     from tickforge.config import WalkForwardConfig
     from tickforge.research.walkforward import walk_forward_from_config
 
-    sweep_config = build_sweep_config(lake, symbol, strategy, grid, None, constraint, objective, False, "grid",
-                                      None, timeframe, None, None, scheduler, 10)
+    sweep_config = build_sweep_config(
+        lake,
+        symbol,
+        strategy,
+        grid,
+        None,
+        constraint,
+        objective,
+        False,
+        "grid",
+        None,
+        timeframe,
+        None,
+        None,
+        scheduler,
+        10,
+    )
     config = WalkForwardConfig(sweep=sweep_config, train=train, test=test, anchored=anchored)
     with progress_bar("walk-forward") as update:
         result = walk_forward_from_config(config, progress=update)
@@ -375,7 +510,9 @@ def walkforward(
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A saved backtest result folder (Result.save).")],
-    out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
+    out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
 ) -> None:
     """Write the self-contained HTML report of a saved backtest result."""
     from tickforge.engine.result import Result
@@ -425,7 +562,9 @@ def users_create(
 
 @app.command()
 def demo(
-    workdir: Annotated[Path, typer.Option("--dir", help="Where data, lake and report go.")] = Path("demo"),
+    workdir: Annotated[Path, typer.Option("--dir", help="Where data, lake and report go.")] = Path(
+        "demo"
+    ),
     days: Annotated[int, typer.Option()] = 20,
     as_json: JsonOpt = False,
 ) -> None:
@@ -437,21 +576,17 @@ def demo(
 
 
 def main() -> None:
+    """Entry point: Typer handles usage errors; user errors become one line, exit 2."""
     try:
-        app(standalone_mode=False)
+        app()
     except TickforgeError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True, markup=True)
         sys.exit(exc.exit_code)
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        err.print(f"[red]error:[/] {exc.strerror or exc}: {exc.filename}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[red]error:[/] {exc.strerror or exc}: {exc.filename}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
 

@@ -35,7 +35,7 @@ class TickforgeError(Exception):
             where.append(str(self.file) + (f":{self.line}" if self.line is not None else ""))
         if self.field is not None:
             where.append(f"field '{self.field}'")
-        text = (": ".join([", ".join(where), self.message]) if where else self.message)
+        text = ": ".join([", ".join(where), self.message]) if where else self.message
         if self.hint:
             text += f" ({self.hint})"
         return text

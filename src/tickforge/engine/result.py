@@ -65,7 +65,11 @@ class Result:
         for name in ("equity", "trades", "orders", "prices"):
             frame: pd.DataFrame = getattr(self, name)
             frame.to_parquet(folder / f"{name}.parquet")
-        meta = {"config": self.config.model_dump(mode="json"), "metrics": self.metrics, "meta": self.meta}
+        meta = {
+            "config": self.config.model_dump(mode="json"),
+            "metrics": self.metrics,
+            "meta": self.meta,
+        }
         (folder / "result.json").write_text(json.dumps(meta, default=str, indent=1))
         return folder
 
@@ -77,6 +81,13 @@ class Result:
         if not (folder / "result.json").exists():
             raise TickforgeError("not a saved backtest result (no result.json)", file=str(folder))
         meta = json.loads((folder / "result.json").read_text())
-        frames = {n: pd.read_parquet(folder / f"{n}.parquet") for n in ("equity", "trades", "orders", "prices")}
-        return cls(config=BacktestConfig.model_validate(meta["config"]), metrics=meta["metrics"],
-                   meta=meta.get("meta", {}), **frames)
+        frames = {
+            n: pd.read_parquet(folder / f"{n}.parquet")
+            for n in ("equity", "trades", "orders", "prices")
+        }
+        return cls(
+            config=BacktestConfig.model_validate(meta["config"]),
+            metrics=meta["metrics"],
+            meta=meta.get("meta", {}),
+            **frames,
+        )
