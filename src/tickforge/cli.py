@@ -572,7 +572,8 @@ def demo(
     from tickforge.demo import run_demo
 
     summary = run_demo(workdir, days=days, console=err)
-    emit(summary, as_json)
+    if as_json:
+        emit(summary, as_json)
 
 
 def main() -> None:

@@ -1,0 +1,248 @@
+"""Engine throughput: tick mode and bar mode SMA crossover, Python callbacks, peers.
+
+Peers (backtesting.py, backtrader, vectorbt) run the same SMA crossover on the same bars,
+on fewer bars so each finishes in about a minute; ratios compare events per second.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import tickforge as tf
+from tickforge.engine import nb
+from tickforge.engine.data import Events
+from tickforge.engine.strategy import Bar, Strategy
+
+FAST, SLOW = 50, 200
+
+
+def quotes(n: int, seed: int = 1) -> Events:
+    rng = np.random.default_rng(seed)
+    bid = 1.1 + np.cumsum(rng.normal(0, 2e-5, n))
+    sp = np.full(n, 1e-4)
+    ts = np.int64(1_600_000_000 * 10**9) + np.arange(n, dtype=np.int64) * 100_000_000
+    return Events("quotes", ["EURUSD"], ts, np.zeros(n, np.int64), bid, bid, bid, bid,
+                  np.zeros(n), sp)
+
+
+def bars_frame(n: int, seed: int = 2) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, n)))
+    open_ = np.r_[close[0], close[:-1]]
+    high = np.maximum(open_, close) * 1.0005
+    low = np.minimum(open_, close) * 0.9995
+    idx = pd.date_range("2000-01-01", periods=n, freq="1min")
+    return pd.DataFrame({"Open": open_, "High": high, "Low": low, "Close": close,
+                         "Volume": 1e6}, index=idx)
+
+
+def best_of(fn: Any, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def row(name: str, value: float, unit: str, **kw: Any) -> dict[str, Any]:
+    return {"area": "engine", "name": name, "value": value, "unit": unit, **kw}
+
+
+def core_seconds(ev: Events, repeat: int) -> float:
+    """Signals + execution core only (no DataFrames, no metrics)."""
+    from tickforge.engine.broker import Book
+    from tickforge.engine.run import execute, make_config
+    from tickforge.strategies import get_strategy
+
+    config = make_config("sma_cross", {"fast": FAST, "slow": SLOW}, {})
+    strat = get_strategy("sma_cross")
+    params = strat.validate(config.params)
+
+    def once() -> None:
+        book = Book.create(config, ev.kind, ev.symbols, capacity=1 << 16, equity_rows=len(ev))
+        sig = strat.signals(ev.price(), params, strat.new_state(params))
+        tup = ev.as_tuple()
+        execute(book, ev, lambda i0, i1: nb.run_targets(book.arrays, tup, sig, 1, i0, i1))
+
+    once()
+    return best_of(once, repeat)
+
+
+def tick_mode(n: int, repeat: int) -> list[dict[str, Any]]:
+    ev = quotes(n)
+    params = {"fast": FAST, "slow": SLOW}
+    tf.backtest(ev.slice(0, 10_000), "sma_cross", params)  # compile
+    nb.bare_loop(ev.c[:1000], ev.c[:1000] + ev.sp[:1000], FAST, SLOW)
+    t_engine = best_of(lambda: tf.backtest(ev, "sma_cross", params), repeat)
+    ask = ev.c + ev.sp
+    t_bare = best_of(lambda: nb.bare_loop(ev.c, ask, FAST, SLOW), repeat)
+    res = tf.backtest(ev, "sma_cross", params)
+    rate, bare = n / t_engine / 1e6, n / t_bare / 1e6
+    core = n / core_seconds(ev, repeat) / 1e6
+    return [
+        row("tick mode sma_cross, core only (signals + execution)", core, "M ticks/s",
+            peer="bare numba loop", peer_value=bare, ratio=core / bare, target=">= 100",
+            ok=core >= 100),
+        row("tick mode sma_cross, in-memory quotes", rate, "M ticks/s", target=">= 100",
+            ok=rate >= 100, note=f"{n:,} ticks, {len(res.trades)} trades, end to end"),
+        row("tick mode vs bare numba SMA loop", rate, "M ticks/s", peer="bare numba loop",
+            peer_value=bare, ratio=rate / bare, target="ratio >= 0.25", ok=rate / bare >= 0.25),
+    ]
+
+
+def bar_mode(n: int, repeat: int) -> list[dict[str, Any]]:
+    frame = bars_frame(n)
+    data = frame.rename(columns=str.lower).rename_axis("ts").reset_index()
+    from tickforge.engine.data import events_from_frame
+
+    ev = events_from_frame(data)
+    params = {"fast": FAST, "slow": SLOW}
+    tf.backtest(ev.slice(0, 10_000), "sma_cross", params)
+    t = best_of(lambda: tf.backtest(ev, "sma_cross", params), repeat)
+    rate = n / t / 1e6
+    core = n / core_seconds(ev, repeat) / 1e6
+    return [row("bar mode sma_cross, core only (signals + execution)", core, "M bars/s",
+                target=">= 50", ok=core >= 50, note=f"{n:,} bars"),
+            row("bar mode sma_cross, end to end (with Result frames + metrics)", rate,
+                "M bars/s", target=">= 50", ok=rate >= 50, note=f"{n:,} bars")]
+
+
+class PySma(Strategy):
+    def on_start(self) -> None:
+        self.buf: list[float] = []
+        self.prev = 0.0
+
+    def on_bar(self, bar: Bar) -> None:
+        self.buf.append(bar.close)
+        if len(self.buf) > SLOW:
+            del self.buf[0]
+            d = sum(self.buf[-FAST:]) / FAST - sum(self.buf) / SLOW
+            if self.prev <= 0 < d:
+                self.target(1.0, "equity")
+            elif self.prev >= 0 > d:
+                self.target(-1.0, "equity")
+            self.prev = d
+
+
+class Empty(Strategy):
+    def on_bar(self, bar: Bar) -> None:
+        pass
+
+
+def python_path(n: int) -> list[dict[str, Any]]:
+    data = bars_frame(n).rename(columns=str.lower).rename_axis("ts").reset_index()
+    tf.backtest(data.iloc[:500], Empty)
+    tf.backtest(data.iloc[:500], PySma)
+    t0 = time.perf_counter()
+    tf.backtest(data, Empty)
+    empty = n / (time.perf_counter() - t0) / 1e6
+    t0 = time.perf_counter()
+    tf.backtest(data, PySma)
+    sma = n / (time.perf_counter() - t0) / 1e6
+    return [row("Python-callback strategy, empty on_bar", empty, "M events/s", target=">= 1",
+                ok=empty >= 1, note="per-event core call + callback"),
+            row("Python-callback SMA cross", sma, "M events/s", target=">= 1", ok=sma >= 1)]
+
+
+def peers(n: int, n_slow_peer: int) -> list[dict[str, Any]]:
+    frame = bars_frame(n)
+    data = frame.rename(columns=str.lower).rename_axis("ts").reset_index()
+    params = {"fast": FAST, "slow": SLOW}
+    tf.backtest(data.iloc[:1000], "sma_cross", params)
+    t0 = time.perf_counter()
+    tf.backtest(data, "sma_cross", params)
+    ours = n / (time.perf_counter() - t0)
+    out = []
+    for name, fn, size in (("backtesting.py", run_backtesting, n),
+                           ("backtrader", run_backtrader, n_slow_peer),
+                           ("vectorbt", run_vectorbt, n)):
+        try:
+            t0 = time.perf_counter()
+            fn(frame.iloc[:size])
+            theirs = size / (time.perf_counter() - t0)
+        except Exception as exc:  # a peer failing must not hide our figures
+            out.append(row(f"vs {name}", ours / 1e6, "M bars/s", peer=name, note=repr(exc)[:80]))
+            continue
+        out.append(row(f"sma_cross from DataFrame vs {name}", ours / 1e6, "M bars/s", peer=name,
+                       peer_value=theirs / 1e6, ratio=ours / theirs,
+                       note=f"ours {n:,} bars incl. conversion; peer {size:,} bars"))
+    return out
+
+
+def run_backtesting(frame: pd.DataFrame) -> None:
+    from backtesting import Backtest
+    from backtesting import Strategy as BStrategy
+    from backtesting.lib import crossover
+    from backtesting.test import SMA
+
+    class S(BStrategy):  # type: ignore[misc]
+        def init(self) -> None:
+            self.a = self.I(SMA, self.data.Close, FAST)
+            self.b = self.I(SMA, self.data.Close, SLOW)
+
+        def next(self) -> None:
+            if crossover(self.a, self.b):
+                self.position.close()
+                self.buy()
+            elif crossover(self.b, self.a):
+                self.position.close()
+                self.sell()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Backtest(frame, S, cash=1e9).run()
+
+
+def run_backtrader(frame: pd.DataFrame) -> None:
+    import sys
+    import types
+
+    import backtrader as bt
+
+    sys.modules.setdefault(__name__, types.ModuleType(__name__))  # backtrader's metaclass
+
+    class S(bt.Strategy):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.x = bt.indicators.CrossOver(bt.indicators.SMA(period=FAST),
+                                             bt.indicators.SMA(period=SLOW))
+
+        def next(self) -> None:
+            if self.x[0] > 0:
+                self.order_target_size(target=10)
+            elif self.x[0] < 0:
+                self.order_target_size(target=-10)
+
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(bt.feeds.PandasData(dataname=frame))
+    cerebro.addstrategy(S)
+    cerebro.run()
+
+
+def run_vectorbt(frame: pd.DataFrame) -> None:
+    import vectorbt as vbt
+
+    close = frame["Close"]
+    fast, slow = vbt.MA.run(close, FAST), vbt.MA.run(close, SLOW)
+    entries, exits = fast.ma_crossed_above(slow), fast.ma_crossed_below(slow)
+    pf = vbt.Portfolio.from_signals(close, entries.shift(1, fill_value=False),
+                                    exits.shift(1, fill_value=False), price=frame["Open"],
+                                    short_entries=exits.shift(1, fill_value=False),
+                                    short_exits=entries.shift(1, fill_value=False))
+    assert math.isfinite(float(pf.final_value()))
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    ticks = 2_000_000 if quick else 50_000_000
+    bars = 1_000_000 if quick else 20_000_000
+    rows = tick_mode(ticks, 1 if quick else 3)
+    rows += bar_mode(bars, 1 if quick else 3)
+    rows += python_path(20_000 if quick else 300_000)
+    rows += peers(20_000 if quick else 200_000, 5_000 if quick else 30_000)
+    return rows

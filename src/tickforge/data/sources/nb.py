@@ -1,0 +1,518 @@
+"""Numba byte-level parsers for the hot text formats (NumPy in, NumPy out).
+
+A block of a text file arrives as a ``uint8`` array that ends at a line boundary.
+:func:`parse_lines` walks it once: for every non-blank line it records the line
+number, the byte offset, the timestamp (int64 ns), the numeric fields (float64) and an
+error code (0 = parsed). Lines with an error are re-examined in Python (rare), which
+also writes the human-readable reason.
+
+Decimals are parsed as an integer mantissa divided by a power of ten, both exact in
+float64 for up to 15 significant digits and ten to the 22nd, so the result is correctly
+rounded (the same double ``float(text)`` gives). Longer mantissas are flagged for the
+Python fallback rather than rounded twice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# field kinds
+K_SKIP = 0  # any text (e.g. the pair name of TrueFX)
+K_NUM = 1  # decimal number
+K_NUM_OPT = 2  # decimal number or empty (-> NaN)
+K_TS_HIST = 10  # YYYYMMDD HHMMSS[fff]        (HistData)
+K_TS_COMPACT = 11  # YYYYMMDD HH:MM:SS[.fff]  (TrueFX)
+K_TS_ISO = 12  # YYYY-MM-DD[( |T)HH:MM[:SS[.f]]][Z|+HH:MM]
+K_TS_DMY = 13  # DD.MM.YYYY HH:MM:SS[.fff][ GMT+HHMM]  (Dukascopy exports)
+
+# error codes (err = code << 8 | field index)
+E_OK = 0
+E_FIELDS = 1  # wrong number of fields
+E_NUM = 2  # bad number
+E_TS = 3  # bad timestamp
+E_SLOW = 4  # valid-looking number too long for the exact fast path
+
+# timestamp parse status
+TS_BAD = -1
+TS_AWARE = 0  # had an explicit UTC offset, already converted to UTC
+TS_NAIVE = 1  # local wall time, converted by the caller
+
+_NS = 1_000_000_000
+_POW10 = np.array([10.0**k for k in range(23)])
+
+
+@njit(cache=True)
+def days_from_civil(y: int, m: int, d: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    y -= m <= 2
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    mp = m + 9 if m <= 2 else m - 3
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+@njit(cache=True)
+def days_in_month(y: int, m: int) -> int:
+    if m == 2:
+        leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
+        return 29 if leap else 28
+    if m == 4 or m == 6 or m == 9 or m == 11:
+        return 30
+    return 31
+
+
+@njit(cache=True)
+def _digits(buf: np.ndarray, i: int, n: int, end: int) -> int:
+    """Value of ``n`` ASCII digits at ``i`` (or -1 if any is missing / not a digit)."""
+    if i + n > end:
+        return -1
+    v = 0
+    for k in range(i, i + n):
+        c = buf[k] - 48
+        if c < 0 or c > 9:
+            return -1
+        v = v * 10 + c
+    return v
+
+
+@njit(cache=True)
+def _civil_ns(y: int, mo: int, d: int, h: int, mi: int, s: int, memo: np.ndarray) -> int:
+    """ns since epoch of a wall time, or -1 if a component is out of range.
+
+    ``memo`` (int64[2]) caches the last date: ticks of a file share few dates."""
+    if h < 0 or h > 23 or mi < 0 or mi > 59 or s < 0 or s > 60:
+        return -1
+    key = (y * 100 + mo) * 100 + d
+    if key != memo[0] or key <= 0:
+        if y < 0 or mo < 1 or mo > 12 or d < 1 or d > days_in_month(y, mo):
+            return -1
+        memo[0] = key
+        memo[1] = days_from_civil(y, mo, d) * 86400 * _NS
+    return memo[1] + (h * 3600 + mi * 60 + s) * _NS
+
+
+@njit(cache=True)
+def _fraction(buf: np.ndarray, i: int, end: int) -> tuple[int, int]:
+    """Parse digits at ``i`` as a fraction of a second: (ns, next index)."""
+    ns = 0
+    k = 0
+    while i < end and 48 <= buf[i] <= 57:
+        if k < 9:
+            ns = ns * 10 + (buf[i] - 48)
+        k += 1
+        i += 1
+    if k == 0:
+        return -1, i
+    for _ in range(k, 9):
+        ns *= 10
+    return ns, i
+
+
+@njit(cache=True)
+def _trim(buf: np.ndarray, s: int, e: int) -> tuple[int, int]:
+    while s < e and (buf[s] == 32 or buf[s] == 9 or buf[s] == 34):
+        s += 1
+    while e > s and (buf[e - 1] == 32 or buf[e - 1] == 9 or buf[e - 1] == 34):
+        e -= 1
+    return s, e
+
+
+@njit(cache=True)
+def ts_hist(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int]:
+    """``YYYYMMDD HHMMSS[fff]`` (HistData) or a bare ``YYYYMMDD`` date, naive."""
+    s, e = _trim(buf, s, e)
+    if e - s == 8:
+        day = _civil_ns(_digits(buf, s, 4, e), _digits(buf, s + 4, 2, e),
+                        _digits(buf, s + 6, 2, e), 0, 0, 0, memo)
+        return (day, TS_NAIVE) if day >= 0 else (0, TS_BAD)
+    if (e - s != 15 and e - s != 18) or buf[s + 8] != 32:
+        return 0, TS_BAD
+    base = _civil_ns(_digits(buf, s, 4, e), _digits(buf, s + 4, 2, e), _digits(buf, s + 6, 2, e),
+                     _digits(buf, s + 9, 2, e), _digits(buf, s + 11, 2, e),
+                     _digits(buf, s + 13, 2, e), memo)
+    ms = _digits(buf, s + 15, 3, e) if e - s == 18 else 0
+    if base < 0 or ms < 0:
+        return 0, TS_BAD
+    return base + ms * 1_000_000, TS_NAIVE
+
+
+@njit(cache=True, inline="always")
+def ts_hist_fast(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int]:
+    """``YYYYMMDD HHMMSSfff`` without helper calls (the HistData hot path); anything
+    else goes to :func:`ts_hist`."""
+    if e - s != 18 or buf[s + 8] != 32:
+        return ts_hist(buf, s, e, memo)
+    date = 0
+    for k in range(s, s + 8):
+        c = np.int64(buf[k]) - 48
+        if c < 0 or c > 9:
+            return 0, TS_BAD
+        date = date * 10 + c
+    clock = 0
+    for k in range(s + 9, s + 18):
+        c = np.int64(buf[k]) - 48
+        if c < 0 or c > 9:
+            return 0, TS_BAD
+        clock = clock * 10 + c
+    ms = clock % 1000
+    hms = clock // 1000
+    h, mi, sec = hms // 10000, hms // 100 % 100, hms % 100
+    if h > 23 or mi > 59 or sec > 60:
+        return 0, TS_BAD
+    if date != memo[0]:
+        y, mo, d = date // 10000, date // 100 % 100, date % 100
+        if mo < 1 or mo > 12 or d < 1 or d > days_in_month(y, mo):
+            return 0, TS_BAD
+        memo[0] = date
+        memo[1] = days_from_civil(y, mo, d) * 86400 * _NS
+    return memo[1] + (h * 3600 + mi * 60 + sec) * _NS + ms * 1_000_000, TS_NAIVE
+
+
+@njit(cache=True)
+def _offset_ns(buf: np.ndarray, i: int, e: int) -> tuple[int, int]:
+    """Parse ``Z``, ``±HH``, ``±HHMM`` or ``±HH:MM`` at i..e: (offset ns, status)."""
+    if i == e:
+        return 0, TS_NAIVE
+    if buf[i] == 90 and i + 1 == e:  # Z
+        return 0, TS_AWARE
+    if buf[i] != 43 and buf[i] != 45:
+        return 0, TS_BAD
+    sign = 1 if buf[i] == 43 else -1
+    hh = _digits(buf, i + 1, 2, e)
+    rest = e - (i + 3)
+    mm = 0
+    if rest == 2:
+        mm = _digits(buf, i + 3, 2, e)
+    elif rest == 3 and buf[i + 3] == 58:
+        mm = _digits(buf, i + 4, 2, e)
+    elif rest != 0:
+        return 0, TS_BAD
+    if hh < 0 or hh > 23 or mm < 0 or mm > 59:
+        return 0, TS_BAD
+    return sign * (hh * 3600 + mm * 60) * _NS, TS_AWARE
+
+
+@njit(cache=True)
+def _clock(buf: np.ndarray, i: int, e: int) -> tuple[int, int, int, int, int]:
+    """``HH:MM[:SS[.f]]`` at i: (h, m, s, frac ns, next index); h = -1 if malformed."""
+    h = _digits(buf, i, 2, e)
+    if i + 2 >= e or buf[i + 2] != 58:
+        return -1, 0, 0, 0, i
+    mi = _digits(buf, i + 3, 2, e)
+    i += 5
+    sec = 0
+    frac = 0
+    if i < e and buf[i] == 58:
+        sec = _digits(buf, i + 1, 2, e)
+        i += 3
+        if i < e and (buf[i] == 46 or buf[i] == 44):
+            frac, i = _fraction(buf, i + 1, e)
+    if mi < 0 or sec < 0 or frac < 0:
+        return -1, 0, 0, 0, i
+    return h, mi, sec, frac, i
+
+
+@njit(cache=True)
+def ts_iso(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int]:
+    """``YYYY-MM-DD[( |T)HH:MM[:SS[.f]]][Z|±HH[:MM]]`` (``/`` also accepted in the date)."""
+    s, e = _trim(buf, s, e)
+    if e - s < 10 or buf[s + 4] != buf[s + 7] or (buf[s + 4] != 45 and buf[s + 4] != 47):
+        return 0, TS_BAD
+    y, mo, d = _digits(buf, s, 4, e), _digits(buf, s + 5, 2, e), _digits(buf, s + 8, 2, e)
+    i = s + 10
+    h = mi = sec = frac = 0
+    if i < e and (buf[i] == 84 or buf[i] == 32):
+        h, mi, sec, frac, i = _clock(buf, i + 1, e)
+        if h < 0:
+            return 0, TS_BAD
+    base = _civil_ns(y, mo, d, h, mi, sec, memo)
+    while i < e and buf[i] == 32:
+        i += 1
+    if i < e and buf[i] == 85 and e - i >= 3 and buf[i + 1] == 84 and buf[i + 2] == 67:  # UTC
+        i += 3
+        if i == e:
+            return base + frac, TS_AWARE if base >= 0 else TS_BAD
+    off, status = _offset_ns(buf, i, e)
+    if base < 0 or status == TS_BAD:
+        return 0, TS_BAD
+    return base + frac - off, status
+
+
+@njit(cache=True)
+def ts_compact(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int]:
+    """``YYYYMMDD HH:MM:SS[.fff]`` (TrueFX), naive."""
+    s, e = _trim(buf, s, e)
+    if e - s < 14 or buf[s + 8] != 32:
+        return 0, TS_BAD
+    y, mo, d = _digits(buf, s, 4, e), _digits(buf, s + 4, 2, e), _digits(buf, s + 6, 2, e)
+    h, mi, sec, frac, i = _clock(buf, s + 9, e)
+    base = _civil_ns(y, mo, d, h, mi, sec, memo)
+    if h < 0 or base < 0 or i != e:
+        return 0, TS_BAD
+    return base + frac, TS_NAIVE
+
+
+@njit(cache=True)
+def ts_dmy(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int]:
+    """``DD.MM.YYYY HH:MM:SS[.fff][ GMT±HHMM]`` (Dukascopy exports)."""
+    s, e = _trim(buf, s, e)
+    if e - s < 16 or buf[s + 2] != 46 or buf[s + 5] != 46 or buf[s + 10] != 32:
+        return 0, TS_BAD
+    d, mo, y = _digits(buf, s, 2, e), _digits(buf, s + 3, 2, e), _digits(buf, s + 6, 4, e)
+    h, mi, sec, frac, i = _clock(buf, s + 11, e)
+    base = _civil_ns(y, mo, d, h, mi, sec, memo)
+    if h < 0 or base < 0:
+        return 0, TS_BAD
+    if i == e:
+        return base + frac, TS_NAIVE
+    if e - i >= 4 and buf[i] == 32 and buf[i + 1] == 71 and buf[i + 2] == 77 and buf[i + 3] == 84:
+        off, status = _offset_ns(buf, i + 4, e)
+        if status != TS_BAD:
+            return base + frac - off, TS_AWARE
+    return 0, TS_BAD
+
+
+@njit(cache=True)
+def parse_ts(buf: np.ndarray, s: int, e: int, kind: int, memo: np.ndarray) -> tuple[int, int]:
+    """Parse one timestamp field of ``kind``: (ns, status). ``memo``: int64[2] date cache."""
+    if kind == K_TS_HIST:
+        return ts_hist(buf, s, e, memo)
+    if kind == K_TS_COMPACT:
+        return ts_compact(buf, s, e, memo)
+    if kind == K_TS_ISO:
+        return ts_iso(buf, s, e, memo)
+    return ts_dmy(buf, s, e, memo)
+
+
+@njit(cache=True)
+def new_memo() -> np.ndarray:
+    return np.zeros(2, np.int64)
+
+
+@njit(cache=True)
+def _exponent(buf: np.ndarray, i: int, e: int) -> tuple[int, int]:
+    """Parse an exponent ``[eE][+-]digits`` at i: (value, next index or -1 if bad)."""
+    i += 1
+    sign = 1
+    if i < e and (buf[i] == 43 or buf[i] == 45):
+        sign = -1 if buf[i] == 45 else 1
+        i += 1
+    v = 0
+    k = 0
+    while i < e and 48 <= buf[i] <= 57 and k < 5:
+        v = v * 10 + (buf[i] - 48)
+        i += 1
+        k += 1
+    if k == 0:
+        return 0, -1
+    return sign * v, i
+
+
+@njit(cache=True)
+def _scale(mant: int, exp10: int) -> tuple[float, int]:
+    if exp10 == 0:
+        return float(mant), 0
+    if -22 <= exp10 < 0:
+        return mant / _POW10[-exp10], 0
+    if 0 < exp10 <= 22 and mant * _POW10[exp10] < 9.0e15:
+        return mant * _POW10[exp10], 0
+    return 0.0, 2  # needs the exact Python path
+
+
+@njit(cache=True, inline="always")
+def _digit_run(buf: np.ndarray, i: int, e: int, mant: int) -> tuple[int, int]:
+    """Accumulate the digits at i into ``mant``: (mant, index after the digits)."""
+    while i < e:
+        c = np.int64(buf[i]) - 48
+        if c < 0 or c > 9:
+            break
+        mant = mant * 10 + c
+        i += 1
+    return mant, i
+
+
+@njit(cache=True, inline="always")
+def parse_num(buf: np.ndarray, s: int, e: int) -> tuple[float, int]:
+    """Parse a decimal number in buf[s:e]: (value, status 0 ok / 1 bad / 2 slow / 3 empty)."""
+    s, e = _trim(buf, s, e)
+    if s == e:
+        return np.nan, 3
+    neg = buf[s] == 45
+    i = s + 1 if (neg or buf[s] == 43) else s
+    start = i
+    if e - i > 18:
+        return 0.0, 2 if buf[i] >= 48 and buf[i] <= 57 else 1
+    mant, i = _digit_run(buf, i, e, 0)
+    digits = i - start
+    frac = 0
+    if i < e and buf[i] == 46:
+        mant, j = _digit_run(buf, i + 1, e, mant)
+        frac = j - i - 1
+        i = j
+    if digits + frac == 0:
+        return 0.0, 1
+    exp10 = 0
+    if i < e and (buf[i] == 101 or buf[i] == 69):
+        exp10, i = _exponent(buf, i, e)
+    if i != e:
+        return 0.0, 1
+    if mant > 9007199254740992:  # 2**53: the mantissa would not be exact
+        return 0.0, 2
+    v, st = _scale(mant, exp10 - frac)
+    return (-v if neg else v), st
+
+
+@njit(cache=True, inline="always")
+def _line_end(buf: np.ndarray, i: int) -> tuple[int, int]:
+    """(end of content without CR, index of the newline or len(buf))."""
+    n = len(buf)
+    j = i
+    while j < n and buf[j] != 10:
+        j += 1
+    e = j
+    if e > i and buf[e - 1] == 13:
+        e -= 1
+    return e, j
+
+
+@njit(cache=True, inline="always")
+def _is_blank(buf: np.ndarray, i: int, e: int) -> bool:
+    for k in range(i, e):
+        c = buf[k]
+        if c != 32 and c != 9 and c != 13:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def _field_end(buf: np.ndarray, p: int, n: int, delim: int) -> tuple[int, int]:
+    """(end of the field at p without a CR, index of the delimiter / newline / n)."""
+    q = p
+    while q < n and buf[q] != delim and buf[q] != 10:
+        q += 1
+    fe = q
+    if fe > p and buf[fe - 1] == 13 and (q == n or buf[q] == 10):
+        fe -= 1
+    return fe, q
+
+
+@njit(cache=True, inline="always")
+def _parse_fields(buf: np.ndarray, i: int, delim: int, kinds: np.ndarray, slots: np.ndarray,
+                  vals: np.ndarray, row: int, memo: np.ndarray) -> tuple[int, int, int, int]:
+    """Parse one line's fields into ``vals[:, row]``: (ts, ts status, error, newline index)."""
+    n = len(buf)
+    nf = len(kinds)
+    p = i
+    ts = 0
+    st = TS_NAIVE
+    code = E_OK
+    for f in range(nf):
+        fe, q = _field_end(buf, p, n, delim)
+        kind = kinds[f]
+        if kind == K_NUM or kind == K_NUM_OPT:  # noqa: SIM109 (numba-friendly)
+            v, ns = parse_num(buf, p, fe)
+            if ns == 1 or (ns == 3 and kind == K_NUM):
+                code = E_NUM << 8 | f
+            elif ns == 2:
+                code = E_SLOW << 8 | f
+            vals[slots[f], row] = v
+        elif kind >= K_TS_HIST:
+            if kind == K_TS_HIST:
+                ts, st = ts_hist_fast(buf, p, fe, memo)
+            else:
+                ts, st = parse_ts(buf, p, fe, kind, memo)
+            if st == TS_BAD:
+                code = E_TS << 8 | f
+        if q >= n or buf[q] == 10:
+            return ts, st, (E_FIELDS << 8 if f < nf - 1 else code), q
+        if code != E_OK:
+            break
+        p = q + 1
+    if code == E_OK:
+        code = E_FIELDS << 8  # more fields than expected
+    while p < n and buf[p] != 10:
+        p += 1
+    return ts, st, code, p
+
+
+@njit(cache=True)
+def parse_lines(buf: np.ndarray, first_line: int, delim: int, kinds: np.ndarray,
+                slots: np.ndarray, n_vals: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                        np.ndarray, np.ndarray, np.ndarray, int]:
+    """Parse every non-blank line of ``buf``.
+
+    Returns ``ts`` (int64 ns), ``vals`` (float64, shape (n_vals, rows)), ``lines`` (int64
+    physical line numbers), ``starts`` (byte offsets), ``err`` (int32 codes), ``naive``
+    (uint8, 1 if the timestamp had no UTC offset) and the number of physical lines.
+    """
+    n_max = 1 + np.count_nonzero(buf == 10)
+    ts = np.empty(n_max, np.int64)
+    vals = np.full((n_vals, n_max), np.nan)
+    lines = np.empty(n_max, np.int64)
+    starts = np.empty(n_max, np.int64)
+    err = np.empty(n_max, np.int32)
+    naive = np.empty(n_max, np.uint8)
+    memo = new_memo()
+    i = 0
+    n = len(buf)
+    line = first_line
+    k = 0
+    while i < n:
+        c = buf[i]
+        if c == 10 or c == 32 or c == 9 or c == 13:  # maybe a blank line
+            e, j = _line_end(buf, i)
+            if _is_blank(buf, i, e):
+                line += 1
+                i = j + 1
+                continue
+        t, st, code, j = _parse_fields(buf, i, delim, kinds, slots, vals, k, memo)
+        ts[k] = t
+        naive[k] = st == TS_NAIVE
+        err[k] = code
+        lines[k] = line
+        starts[k] = i
+        k += 1
+        line += 1
+        i = j + 1
+    return (ts[:k], vals[:, :k], lines[:k], starts[:k], err[:k], naive[:k], line - first_line)
+
+
+@njit(cache=True)
+def index_lines(buf: np.ndarray, first_line: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Line numbers and byte offsets of the non-blank lines, and the physical line count."""
+    n_max = 1
+    for b in buf:
+        n_max += b == 10
+    lines = np.empty(n_max, np.int64)
+    starts = np.empty(n_max, np.int64)
+    i = 0
+    n = len(buf)
+    line = first_line
+    k = 0
+    while i < n:
+        e, j = _line_end(buf, i)
+        if not _is_blank(buf, i, e):
+            lines[k] = line
+            starts[k] = i
+            k += 1
+        line += 1
+        i = j + 1
+    return lines[:k], starts[:k], line - first_line
+
+
+@njit(cache=True)
+def parse_ts_strings(data: np.ndarray, offsets: np.ndarray, kind: int) -> tuple[np.ndarray,
+                                                                                 np.ndarray]:
+    """Parse an Arrow string array (data bytes + offsets) as timestamps: (ns, status)."""
+    n = len(offsets) - 1
+    ts = np.zeros(n, np.int64)
+    status = np.empty(n, np.int8)
+    memo = new_memo()
+    for r in range(n):
+        t, st = parse_ts(data, offsets[r], offsets[r + 1], kind, memo)
+        ts[r] = t
+        status[r] = st
+    return ts, status

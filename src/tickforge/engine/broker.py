@@ -1,0 +1,248 @@
+"""The book: every piece of run state as NumPy arrays (see :mod:`tickforge.engine.nb`),
+built from a :class:`BacktestConfig`, grown on demand, and turned into Result frames."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tickforge.config import BacktestConfig, InstrumentConfig
+from tickforge.engine import nb
+from tickforge.engine.data import Events
+from tickforge.errors import ConfigError
+
+SLIP_MODELS = {"none": 0.0, "fixed": 1.0, "spread": 2.0, "volatility": 3.0}
+KINDS = ["market", "limit", "stop", "stop_limit", "trailing_stop", "target"]
+TIFS = ["GTC", "DAY", "IOC"]
+STATUSES = ["pending", "active", "partially_filled", "filled", "cancelled", "expired", "rejected"]
+REASONS = ["signal", "take_profit", "stop_loss", "stop", "margin_call", "open", "limit"]
+FX_PAIR = re.compile(r"^([A-Z]{3})/?([A-Z]{3})$")
+DEFAULT_SAMPLE_NS = {"quotes": 60 * 10**9, "bars": 0}
+
+
+def equity_rows_hint(config: BacktestConfig, events: Events, total: int | None) -> int:
+    """Rows the equity table will need: one per time stamp (bars) or per sampling step."""
+    n = total or len(events)
+    sample = cfg_array(config, events.kind, len(events.symbols))[nb.C_SAMPLE]
+    if sample > 0 and n:
+        span = int(events.ts[-1] - events.ts[0]) * max(n / len(events), 1.0)
+        n = min(n, int(span // sample))
+    return max(int(n), 1) + 64
+
+
+def parse_duration_ns(text: str) -> int:
+    """'1min', '30s', '1h', '1d' -> nanoseconds."""
+    try:
+        return int(pd.Timedelta(text).value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"'{text}' is not a duration", field="options.equity_every",
+                          hint="e.g. 1min, 30s, 1h") from exc
+
+
+def cfg_array(config: BacktestConfig, kind: str, n_sym: int) -> np.ndarray:
+    cfg = np.zeros(nb.N_CFG)
+    com, slip = config.commission, config.slippage
+    sample = config.options.get("equity_every")
+    cfg[nb.C_MODE] = 0.0 if kind == "quotes" else 1.0
+    cfg[nb.C_CLOSEFILL] = 1.0 if config.fill_on == "close" else 0.0
+    cfg[nb.C_STOPFIRST] = 1.0 if config.intrabar == "stop_first" else 0.0
+    cfg[nb.C_LATENCY] = round(config.latency_ms * 1e6)
+    cfg[nb.C_VOLCAP] = config.volume_cap or 0.0
+    cfg[nb.C_PER_ORDER] = com.per_order
+    cfg[nb.C_PER_UNIT] = com.per_unit
+    cfg[nb.C_BPS] = com.bps
+    cfg[nb.C_PER_MILLION] = com.per_million
+    cfg[nb.C_MAKER_BPS] = math.nan if com.maker_bps is None else com.maker_bps
+    cfg[nb.C_SLIP_MODEL] = SLIP_MODELS[slip.model]
+    cfg[nb.C_SLIP] = slip.value
+    cfg[nb.C_LEVERAGE] = config.leverage
+    cfg[nb.C_MCLEVEL] = config.margin_call_level
+    cfg[nb.C_SAMPLE] = parse_duration_ns(sample) if sample else DEFAULT_SAMPLE_NS[kind]
+    cfg[nb.C_VOLALPHA] = float(config.options.get("vol_alpha", 0.05))
+    cfg[nb.C_NSYM] = n_sym
+    return cfg
+
+
+def instrument_for(config: BacktestConfig, symbol: str) -> InstrumentConfig:
+    for inst in config.instruments:
+        if inst.symbol == symbol:
+            return inst
+    return InstrumentConfig(symbol=symbol)
+
+
+def quote_currency(inst: InstrumentConfig) -> tuple[str | None, str | None]:
+    """(base, quote) currencies: explicit quote_currency, else parsed from an FX pair name."""
+    match = FX_PAIR.match(inst.symbol.upper())
+    base = match.group(1) if match else None
+    quote = inst.quote_currency or (match.group(2) if match else None)
+    return base, quote
+
+
+def conversion(config: BacktestConfig, symbols: list[str], s: int) -> tuple[float, float, float]:
+    """(mode, symbol index, constant) converting symbol ``s``'s quote currency to account
+    currency: 0 constant, 1 multiply by a pair's mid, 2 divide by it."""
+    inst = instrument_for(config, symbols[s])
+    base, quote = quote_currency(inst)
+    acc = config.account_currency.upper()
+    rates = {k.upper(): float(v) for k, v in config.options.get("fx_rates", {}).items()}
+    if quote is None or quote == acc:
+        return 0.0, 0.0, 1.0
+    const = rates.get(quote, math.nan)
+    plain = [re.sub("[^A-Z]", "", x.upper()) for x in symbols]
+    if quote + acc in plain:
+        return 1.0, float(plain.index(quote + acc)), const
+    if acc + quote in plain:
+        return 2.0, float(plain.index(acc + quote)), const
+    if base == acc:
+        return 2.0, float(s), const
+    if math.isfinite(const):
+        return 0.0, 0.0, const
+    raise ConfigError(f"no rate to convert {quote} P&L of {symbols[s]} into {acc}",
+                      field="options.fx_rates",
+                      hint=f"add the {quote}{acc} or {acc}{quote} pair to the run, or pass "
+                           f"fx_rates={{'{quote}': <{acc} per {quote}>}}")
+
+
+def inst_array(config: BacktestConfig, symbols: list[str]) -> np.ndarray:
+    arr = np.zeros((len(symbols), nb.N_INST))
+    for s, name in enumerate(symbols):
+        inst = instrument_for(config, name)
+        mode, k, const = conversion(config, symbols, s)
+        arr[s] = (inst.lot_size, inst.contract_multiplier, inst.swap_long, inst.swap_short,
+                  mode, k, const if math.isfinite(const) else 1.0)
+    return arr
+
+
+@dataclass
+class Book:
+    """Arrays of one run; ``arrays`` is the tuple the kernels take."""
+
+    arrays: tuple[np.ndarray, ...]
+    symbols: list[str]
+
+    @classmethod
+    def create(cls, config: BacktestConfig, kind: str, symbols: list[str],
+               capacity: int = 1024, equity_rows: int = 4096) -> Book:
+        n = len(symbols)
+        acct = np.zeros(nb.N_ACCT)
+        acct[nb.A_CASH] = config.cash
+        pos = np.zeros((n, nb.N_POS))
+        pos[:, nb.P_LTGT] = math.nan
+        pos[:, nb.P_TGTORD] = -1.0
+        arrays = (acct, np.zeros(nb.N_ACCT_T, np.int64), pos, np.zeros((n, nb.N_POS_T), np.int64),
+                  np.zeros((capacity, nb.N_ORD)), np.zeros((capacity, nb.N_ORD_T), np.int64),
+                  np.zeros((capacity, nb.N_TRD)), np.zeros((capacity, nb.N_TRD_T), np.int64),
+                  np.zeros((equity_rows, nb.N_EQ)), np.zeros(equity_rows, np.int64),
+                  cfg_array(config, kind, n), inst_array(config, symbols))
+        return cls(arrays, symbols)
+
+    def grow(self) -> None:
+        """Double every output table that is short of room."""
+        a = list(self.arrays)
+        acct = a[0]
+        need = nb.ROOM + 2 * len(self.symbols)
+        for used, idx in ((nb.A_NORD, (4, 5)), (nb.A_NTRD, (6, 7)), (nb.A_NEQ, (8, 9))):
+            if a[idx[0]].shape[0] - acct[used] < need:
+                for j in idx:
+                    extra = np.zeros_like(a[j])
+                    a[j] = np.concatenate([a[j], extra])
+        self.arrays = tuple(a)
+
+    @property
+    def acct(self) -> np.ndarray:
+        return self.arrays[0]
+
+    @property
+    def pos(self) -> np.ndarray:
+        return self.arrays[2]
+
+    def equity(self) -> float:
+        return float(nb.equity_now(self.arrays[0], self.arrays[2], self.arrays[11]))
+
+    # ------------------------------------------------------------ frames
+
+    def equity_frame(self) -> pd.DataFrame:
+        n = int(self.acct[nb.A_NEQ])
+        eq, eq_t = self.arrays[8][:n], self.arrays[9][:n]
+        equity = eq[:, nb.E_EQ]
+        peak = np.maximum.accumulate(equity) if n else equity
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dd = np.where(peak > 0, equity / peak - 1.0, 0.0)
+            exposure = np.where(equity > 0, eq[:, nb.E_POSVAL] / equity, 0.0)
+        return pd.DataFrame({"ts": to_time(eq_t), "equity": equity, "cash": eq[:, nb.E_CASH],
+                             "position_value": eq[:, nb.E_POSVAL], "drawdown": dd,
+                             "exposure": exposure})
+
+    def trades_frame(self, include_open: bool = True) -> pd.DataFrame:
+        n = int(self.acct[nb.A_NTRD])
+        t, tt = self.arrays[6][:n], self.arrays[7][:n]
+        frame = trade_rows(t, tt, self.symbols)
+        if include_open:
+            frame = pd.concat([frame, self.open_trades()], ignore_index=True) if len(
+                self.open_trades()) else frame
+        return frame
+
+    def open_trades(self) -> pd.DataFrame:
+        """Positions still open, marked to market (exit_reason 'open')."""
+        pos, pos_t, inst = self.arrays[2], self.arrays[3], self.arrays[11]
+        rows, times = [], []
+        for s in np.flatnonzero(pos[:, nb.P_QTY] != 0):
+            q = pos[s, nb.P_QTY]
+            px = nb.mark(pos, int(s))
+            mc = inst[s, nb.I_MULT] * nb.conv_rate(pos, inst, int(s))
+            pnl = q * (px - pos[s, nb.P_AVG]) * mc
+            rows.append([s, np.sign(q), abs(q), pos[s, nb.P_AVG], px, pnl - pos[s, nb.P_OFEES],
+                         pos[s, nb.P_OFEES], min(pos[s, nb.P_MAE], 0.0), max(pos[s, nb.P_MFE], 0.0),
+                         nb.R_OPEN, abs(q) * pos[s, nb.P_AVG] * mc])
+            times.append([pos_t[s, nb.PT_ENTRY], self.arrays[1][nb.AT_LASTTS]])
+        if not rows:
+            return trade_rows(np.zeros((0, nb.N_TRD)), np.zeros((0, 2), np.int64), self.symbols)
+        return trade_rows(np.array(rows), np.array(times, np.int64), self.symbols)
+
+    def orders_frame(self) -> pd.DataFrame:
+        n = int(self.acct[nb.A_NORD])
+        o, ot = self.arrays[4][:n], self.arrays[5][:n]
+        kind = o[:, nb.O_KIND].astype(int)
+        tmode = o[:, nb.O_TMODE]
+        return pd.DataFrame({
+            "order_id": np.arange(n),
+            "symbol": [self.symbols[int(s)] for s in o[:, nb.O_SYM]],
+            "created": to_time(ot[:, nb.OT_CREATED]),
+            "kind": [KINDS[k] for k in kind],
+            "side": o[:, nb.O_SIDE].astype(int),
+            "size": np.where(kind == nb.K_TARGET, o[:, nb.O_FILLED], o[:, nb.O_SIZE0]),
+            "target": np.where(kind == nb.K_TARGET, o[:, nb.O_SIZE0], np.nan),
+            "target_mode": np.where(kind == nb.K_TARGET, np.where(tmode == 1, "equity", "units"),
+                                    ""),
+            "limit_price": o[:, nb.O_LIMIT], "stop_price": o[:, nb.O_STOP],
+            "tif": [TIFS[int(t)] for t in o[:, nb.O_TIF]],
+            "status": [STATUSES[int(s)] for s in o[:, nb.O_STATUS]],
+            "filled_size": o[:, nb.O_FILLED],
+            "avg_fill_price": np.where(o[:, nb.O_FILLED] > 0, o[:, nb.O_AVG], np.nan),
+            "fees": o[:, nb.O_FEES], "updated": to_time(ot[:, nb.OT_UPDATED]),
+            "parent_id": o[:, nb.O_PARENT].astype(int),
+        })
+
+
+def to_time(ns: np.ndarray) -> pd.Series:
+    return pd.Series(pd.to_datetime(np.asarray(ns, dtype=np.int64), unit="ns", utc=True))
+
+
+def trade_rows(t: np.ndarray, tt: np.ndarray, symbols: list[str]) -> pd.DataFrame:
+    entry, exit_ = to_time(tt[:, nb.TT_ENTRY]), to_time(tt[:, nb.TT_EXIT])
+    notional = t[:, nb.T_NOTIONAL]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ret = np.where(notional > 0, t[:, nb.T_PNL] / notional, 0.0)
+    return pd.DataFrame({
+        "symbol": [symbols[int(s)] for s in t[:, nb.T_SYM]],
+        "direction": t[:, nb.T_DIR].astype(int), "size": t[:, nb.T_SIZE],
+        "entry_time": entry, "entry_price": t[:, nb.T_ENTRY],
+        "exit_time": exit_, "exit_price": t[:, nb.T_EXIT],
+        "pnl": t[:, nb.T_PNL], "return_pct": ret, "fees": t[:, nb.T_FEES],
+        "mae": t[:, nb.T_MAE], "mfe": t[:, nb.T_MFE], "duration": exit_ - entry,
+        "exit_reason": [REASONS[int(r)] for r in t[:, nb.T_REASON]],
+    })

@@ -1,0 +1,158 @@
+"""Turn user data (pandas / Polars / Arrow tables, lake selections) into engine events.
+
+Quotes: ``ts, bid, ask[, bid_size, ask_size]``; bars: ``ts, open, high, low, close[, volume]``
+(backtesting.py-style ``Open/High/Low/Close`` with a DatetimeIndex is accepted too). Several
+symbols via a ``symbol`` column. Events are sorted by time (stable, so same-time rows keep
+their order) and carried as plain NumPy arrays; see :mod:`tickforge.engine.nb`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from tickforge.errors import DataFormatError
+
+QUOTE_COLS = ("bid", "ask")
+BAR_COLS = ("open", "high", "low", "close")
+
+
+@dataclass
+class Events:
+    """Events of one run (or one chunk of it): parallel arrays, one row per event."""
+
+    kind: str  # "quotes" or "bars"
+    symbols: list[str]
+    ts: np.ndarray  # int64 ns UTC
+    sym: np.ndarray  # int64 index into symbols
+    o: np.ndarray
+    h: np.ndarray
+    low: np.ndarray
+    c: np.ndarray
+    v: np.ndarray
+    sp: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    def as_tuple(self) -> tuple[np.ndarray, ...]:
+        return (self.ts, self.sym, self.o, self.h, self.low, self.c, self.v, self.sp)
+
+    def price(self) -> np.ndarray:
+        """Close for bars, mid for quotes: what indicators are computed on."""
+        return self.c if self.kind == "bars" else self.c + 0.5 * self.sp
+
+    def slice(self, start: int, stop: int) -> Events:
+        cut = slice(start, stop)
+        return Events(self.kind, self.symbols, self.ts[cut], self.sym[cut], self.o[cut],
+                      self.h[cut], self.low[cut], self.c[cut], self.v[cut], self.sp[cut])
+
+
+def to_pandas(data: Any) -> pd.DataFrame:
+    """Accept pandas, Polars, Arrow (table or record batch reader) and objects with
+    ``to_pandas()`` / ``to_arrow()`` (lake selections)."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, pa.Table | pa.RecordBatch):
+        return data.to_pandas()
+    if isinstance(data, pa.RecordBatchReader):
+        return data.read_all().to_pandas()
+    for attr in ("to_pandas", "to_arrow", "df"):
+        fn = getattr(data, attr, None)
+        if callable(fn):
+            return to_pandas(fn())
+    raise DataFormatError(f"cannot use data of type {type(data).__name__}",
+                          hint="pass a pandas/Polars/Arrow table or a Lake selection")
+
+
+def normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Lower-case names; a DatetimeIndex (backtesting.py style) becomes the ``ts`` column."""
+    df = df.rename(columns={c: str(c).lower() for c in df.columns})
+    if "ts" not in df.columns:
+        for alt in ("timestamp", "time", "datetime", "date"):
+            if alt in df.columns:
+                return df.rename(columns={alt: "ts"})
+        if isinstance(df.index, pd.DatetimeIndex):
+            df = df.rename_axis("ts").reset_index()
+    return df
+
+
+def ts_ns(col: pd.Series) -> np.ndarray:
+    """Timestamps as int64 ns UTC; naive timestamps are taken as UTC."""
+    try:
+        stamps = pd.to_datetime(col, utc=True)
+    except (ValueError, TypeError) as exc:
+        raise DataFormatError(f"timestamps not readable: {exc}", field="ts",
+                              hint="use datetimes or ISO strings") from exc
+    return np.asarray(pd.DatetimeIndex(stamps).as_unit("ns").asi8, dtype=np.int64)
+
+
+def floats(df: pd.DataFrame, name: str) -> np.ndarray:
+    values = pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise DataFormatError(f"{bad.size} missing or non-numeric values (first at row {bad[0]})",
+                              field=name, hint="drop or fill those rows before the backtest")
+    return values
+
+
+def events_from_frame(data: Any, symbol: str | None = None) -> Events:
+    """Build sorted events from a quotes or bars table."""
+    df = normalise_columns(to_pandas(data))
+    if "ts" not in df.columns:
+        raise DataFormatError("no timestamp column", field="ts",
+                              hint="name it ts (or use a DatetimeIndex)")
+    if all(c in df.columns for c in QUOTE_COLS):
+        kind = "quotes"
+    elif all(c in df.columns for c in BAR_COLS):
+        kind = "bars"
+    else:
+        raise DataFormatError(f"columns {list(df.columns)} are neither quotes nor bars",
+                              hint="quotes need ts,bid,ask; bars need ts,open,high,low,close")
+    if len(df) == 0:
+        raise DataFormatError("no rows to backtest", hint="check the symbol and the date range")
+    names, sym = symbol_codes(df, symbol)
+    ts = ts_ns(df["ts"])
+    order = np.argsort(ts, kind="stable")
+    cols = quote_arrays(df) if kind == "quotes" else bar_arrays(df)
+    o, h, lo, c, v, sp = (a[order] for a in cols)
+    return Events(kind, names, ts[order], sym[order], o, h, lo, c, v, sp)
+
+
+def symbol_codes(df: pd.DataFrame, symbol: str | None) -> tuple[list[str], np.ndarray]:
+    if "symbol" in df.columns:
+        codes, uniques = pd.factorize(df["symbol"].astype(str), sort=True)
+        return [str(u) for u in uniques], codes.astype(np.int64)
+    return [symbol or "ASSET"], np.zeros(len(df), dtype=np.int64)
+
+
+def quote_arrays(df: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    bid, ask = floats(df, "bid"), floats(df, "ask")
+    crossed = np.flatnonzero(ask < bid)
+    if crossed.size:
+        raise DataFormatError(f"{crossed.size} quotes with ask < bid (first at row {crossed[0]})",
+                              field="ask", hint="clean the data (the lake quarantines these)")
+    size = np.zeros_like(bid)
+    if "ask_size" in df.columns:
+        size = pd.to_numeric(df["ask_size"], errors="coerce").fillna(0).to_numpy(np.float64)
+    return bid, bid, bid, bid, size, ask - bid
+
+
+def bar_arrays(df: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    o, h, lo, c = (floats(df, n) for n in BAR_COLS)
+    bad = np.flatnonzero((h < np.maximum(o, c)) | (lo > np.minimum(o, c)))
+    if bad.size:
+        raise DataFormatError(f"{bad.size} bars with high/low not enclosing open/close "
+                              f"(first at row {bad[0]})", field="high",
+                              hint="fix the bars or rebuild them from ticks")
+    v = np.zeros_like(o)
+    if "volume" in df.columns:
+        v = pd.to_numeric(df["volume"], errors="coerce").fillna(0).to_numpy(np.float64)
+    sp = np.zeros_like(o)
+    if "spread" in df.columns:
+        sp = floats(df, "spread")
+    return o, h, lo, c, v, sp

@@ -1,0 +1,413 @@
+"""Numba kernels of the backtest metrics (conventions in ``docs/metrics.md``).
+
+One implementation serves every caller: :func:`tickforge.engine.metrics.compute_metrics`
+(DataFrames at the edge), a single backtest's ``Result.metrics`` (:func:`book_metrics`, from
+the book's arrays) and the sweep batch kernel (the same :func:`book_metrics` per parameter
+set), so a sweep row equals the single backtest's metrics bit for bit by construction.
+
+Raw values come out in ``KEYS`` order; NaN / inf are made JSON-safe in Python
+(``metrics.json_safe``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+KEYS = ("total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar",
+        "max_drawdown", "max_drawdown_duration", "max_drawdown_duration_days", "var_95",
+        "cvar_95", "omega", "tail_ratio", "alpha", "beta", "benchmark_return", "num_trades",
+        "win_rate", "profit_factor", "expectancy", "avg_win", "avg_loss", "payoff_ratio",
+        "best_trade", "worst_trade", "avg_trade_return", "avg_trade_duration_days", "sqn",
+        "kelly", "exposure", "avg_gross_exposure", "turnover", "annual_turnover", "fees_paid",
+        "final_equity", "num_periods", "periods_per_year")
+(M_TOTAL, M_CAGR, M_VOL, M_SHARPE, M_SORTINO, M_CALMAR, M_MDD, M_MDD_DUR, M_MDD_DAYS, M_VAR,
+ M_CVAR, M_OMEGA, M_TAIL, M_ALPHA, M_BETA, M_BENCH, M_NTRADES, M_WINRATE, M_PF, M_EXPECT,
+ M_AVGWIN, M_AVGLOSS, M_PAYOFF, M_BEST, M_WORST, M_AVGRET, M_AVGDUR, M_SQN, M_KELLY, M_EXPO,
+ M_GROSS, M_TURN, M_ATURN, M_FEES, M_FINAL, M_NPER, M_PPY) = range(37)
+N_KEYS = 37
+# the return-series block of KEYS, as returned by wealth_stats
+N_WEALTH = 15  # total_return .. beta (max_drawdown_duration_days excluded: set by caller)
+VAR_CUTOFF = 0.05
+NS_PER_DAY = 86_400 * 10**9
+DAYS_PER_YEAR = 365.25
+SAMPLE = 2048  # sample size for the tail thresholds of long series
+TAIL_MARGIN = 0.02
+
+
+# ---------------------------------------------------------------- scalar helpers
+
+
+@njit(cache=True, inline="always")
+def ratio(num: float, den: float) -> float:
+    """num / den: 0/0 -> 0, x/0 -> +/-inf (capped later)."""
+    if den == 0.0 or not math.isfinite(den):
+        return 0.0 if num == 0.0 or math.isnan(num) else math.copysign(math.inf, num)
+    return num / den
+
+
+@njit(cache=True, inline="always")
+def lerp(low: float, high: float, t: float) -> float:
+    """NumPy's linear interpolation (as in ``np.percentile``)."""
+    diff = high - low
+    return high - diff * (1.0 - t) if t >= 0.5 else low + diff * t
+
+
+@njit(cache=True)
+def mean(x: np.ndarray) -> float:
+    total = 0.0
+    for v in x:
+        total += v
+    return total / x.shape[0]
+
+
+@njit(cache=True)
+def dispersion(x: np.ndarray, mu: float) -> float:
+    """Sample std (ddof=1) around ``mu``; exactly 0 for a constant series."""
+    lo, hi = x[0], x[0]
+    acc = 0.0
+    for v in x:
+        lo = min(lo, v)
+        hi = max(hi, v)
+        d = v - mu
+        acc += d * d
+    if lo == hi:
+        return 0.0
+    return math.sqrt(acc / (x.shape[0] - 1))
+
+
+# ---------------------------------------------------------------- wealth curve
+
+
+@njit(cache=True)
+def drawdown_stats(wealth: np.ndarray) -> tuple[float, int, int]:
+    """(max drawdown, peak row, recovery row) of the longest drawdown; recovery = last row if
+    never; (0, 0) when never underwater. Drawdown = wealth / running peak - 1, >= -1."""
+    n = wealth.shape[0]
+    peak_val = wealth[0]
+    worst = 0.0
+    best_len, best_peak, best_rec = -1, 0, 0
+    start = -1
+    for i in range(n):
+        w = wealth[i]
+        peak_val = max(peak_val, w)
+        dd = max(w / peak_val - 1.0, -1.0)
+        worst = min(worst, dd)
+        if dd < 0.0:
+            if start < 0:
+                start = i
+        elif start >= 0:
+            if i - (start - 1) > best_len:
+                best_len, best_peak, best_rec = i - (start - 1), start - 1, i
+            start = -1
+    if start >= 0 and (n - 1) - (start - 1) > best_len:
+        best_len, best_peak, best_rec = (n - 1) - (start - 1), start - 1, n - 1
+    if best_len < 0:
+        return worst, 0, 0
+    return worst, best_peak, best_rec
+
+
+@njit(cache=True)
+def returns_of(wealth: np.ndarray) -> np.ndarray:
+    """Simple returns; a wiped-out account (<= 0) stays at -100 %."""
+    n = wealth.shape[0] - 1
+    out = np.empty(max(n, 0))
+    for i in range(n):
+        prev = wealth[i]
+        if prev > 0.0:
+            out[i] = max(wealth[i + 1] / prev - 1.0, -1.0)
+        else:
+            out[i] = 0.0
+    return out
+
+
+@njit(cache=True)
+def candidates(values: np.ndarray, need: int, upper: bool) -> np.ndarray:
+    """Values holding the ``need`` smallest (largest) ones, maybe more: for long series only
+    those beyond a threshold estimated from a sample; else all values."""
+    n = values.shape[0]
+    if n < 20 * SAMPLE:
+        return values
+    stride = n // SAMPLE
+    sample = values[::stride].copy()
+    share = 1.0 - VAR_CUTOFF - TAIL_MARGIN if upper else VAR_CUTOFF + TAIL_MARGIN
+    rank = min(int(share * sample.shape[0]), sample.shape[0] - 1)
+    threshold = np.partition(sample, rank)[rank]
+    out = np.empty(n)
+    m = 0
+    for v in values:
+        if (v >= threshold) if upper else (v <= threshold):
+            out[m] = v
+            m += 1
+    return out[:m] if m >= need else values
+
+
+@njit(cache=True)
+def next_min(part: np.ndarray, k: int) -> float:
+    """Smallest value after position ``k`` of an array partitioned at ``k``."""
+    best = part[k + 1]
+    for j in range(k + 2, part.shape[0]):
+        best = min(best, part[j])
+    return best
+
+
+@njit(cache=True)
+def lower_tail(r: np.ndarray) -> tuple[float, float]:
+    """(5th percentile, mean of the int((n - 1) * 0.05) + 1 smallest): empyrical's VaR/CVaR.
+    ``floor(0.05 * (n - 1)) == int((n - 1) * 0.05)``: one partition serves both."""
+    n = r.shape[0]
+    position = VAR_CUTOFF * (n - 1)
+    low = int(position)  # position >= 0: truncation is floor
+    part = np.partition(candidates(r, low + 2, False), low)
+    above = next_min(part, low) if low + 1 < n else part[low]
+    return lerp(part[low], above, position - low), mean(part[:low + 1])
+
+
+@njit(cache=True)
+def upper_percentile(r: np.ndarray) -> float:
+    """95th percentile (linear interpolation, as ``np.percentile``)."""
+    n = r.shape[0]
+    position = (1.0 - VAR_CUTOFF) * (n - 1)
+    low = int(position)  # position >= 0: truncation is floor
+    top = candidates(r, n - low, True)
+    k = low - (n - top.shape[0])
+    part = np.partition(top, k)
+    above = next_min(part, k) if low + 1 < n else part[k]
+    return lerp(part[k], above, position - low)
+
+
+@njit(cache=True)
+def risk_stats(r: np.ndarray, ppy: float, rf: float, out: np.ndarray) -> None:
+    """Volatility, Sharpe, Sortino, omega of the excess returns ``r - rf``."""
+    n = r.shape[0]
+    excess = r - rf if rf != 0.0 else r
+    mu = mean(excess)
+    std = dispersion(excess, mu)
+    below2, losses, total = 0.0, 0.0, 0.0
+    for v in excess:
+        b = min(v, 0.0)
+        below2 += b * b
+        losses -= b
+        total += v
+    downside = math.sqrt(below2 / n)
+    gains = total + losses
+    root = math.sqrt(ppy)
+    out[M_VOL] = std * root
+    out[M_SHARPE] = ratio(mu, std) * root
+    out[M_SORTINO] = ratio(mu * ppy, downside * root)
+    out[M_OMEGA] = ratio(gains, losses)
+
+
+@njit(cache=True)
+def alpha_beta(r: np.ndarray, bench: np.ndarray, ppy: float, rf: float,
+               out: np.ndarray) -> None:
+    """empyrical's alpha (compounded annualisation) and beta (cov / var)."""
+    n = r.shape[0]
+    b_mean = mean(bench)
+    var, cov = 0.0, 0.0
+    for i in range(n):
+        d = bench[i] - b_mean
+        var += d * d
+        cov += d * r[i]
+    var /= n
+    beta = cov / n / var if var >= 1e-30 else 0.0
+    mean_alpha = mean(r) - rf - beta * (b_mean - rf)
+    out[M_ALPHA] = (1.0 + mean_alpha) ** ppy - 1.0
+    out[M_BETA] = beta
+
+
+@njit(cache=True)
+def wealth_stats(wealth: np.ndarray, ppy: float, risk_free: float, bench: np.ndarray,
+                 has_bench: bool, out: np.ndarray) -> tuple[int, int]:
+    """Return-series metrics of a positive-start wealth curve into ``out`` (KEYS slots);
+    returns the (peak, recovery) rows of the longest drawdown."""
+    if wealth.shape[0] < 2:
+        return 0, 0
+    max_dd, peak, rec = drawdown_stats(wealth)
+    n = wealth.shape[0] - 1
+    ending = max(wealth[-1] / wealth[0], 0.0)
+    cagr = ending ** (1.0 / (n / ppy)) - 1.0
+    out[M_TOTAL] = ending - 1.0
+    out[M_CAGR] = cagr
+    out[M_CALMAR] = ratio(cagr, abs(max_dd))
+    out[M_MDD] = max_dd
+    out[M_MDD_DUR] = float(rec - peak)
+    r = returns_of(wealth)
+    if r.shape[0] >= 2:
+        rf = (1.0 + risk_free) ** (1.0 / ppy) - 1.0 if risk_free != 0.0 else 0.0
+        risk_stats(r, ppy, rf, out)
+        var, cvar = lower_tail(r)
+        out[M_VAR] = var
+        out[M_CVAR] = cvar
+        out[M_TAIL] = ratio(abs(upper_percentile(r)), abs(var))
+        if has_bench and bench.shape[0] == r.shape[0]:
+            alpha_beta(r, bench, ppy, rf, out)
+    return peak, rec
+
+
+# ---------------------------------------------------------------- trades, exposure
+
+
+@njit(cache=True)
+def pnl_stats(pnl: np.ndarray, out: np.ndarray) -> None:
+    n = pnl.shape[0]
+    if n == 0:
+        return
+    n_win, n_loss, s_win, s_loss = 0, 0, 0.0, 0.0
+    for v in pnl:
+        if v > 0.0:
+            n_win += 1
+            s_win += v
+        elif v < 0.0:
+            n_loss += 1
+            s_loss += v
+    mu = mean(pnl)
+    win_rate = n_win / n
+    avg_win = s_win / n_win if n_win else 0.0
+    avg_loss = s_loss / n_loss if n_loss else 0.0
+    payoff = ratio(avg_win, -avg_loss)
+    std = dispersion(pnl, mu) if n >= 2 else 0.0
+    out[M_NTRADES] = float(n)
+    out[M_WINRATE] = win_rate
+    out[M_PF] = ratio(s_win, -s_loss)
+    out[M_EXPECT] = mu
+    out[M_AVGWIN] = avg_win
+    out[M_AVGLOSS] = avg_loss
+    out[M_PAYOFF] = payoff
+    out[M_SQN] = math.sqrt(n) * ratio(mu, std) if n >= 2 else 0.0
+    out[M_KELLY] = win_rate - (1.0 - win_rate) / payoff if payoff != 0.0 else -math.inf
+
+
+@njit(cache=True)
+def trade_return_stats(ret: np.ndarray, out: np.ndarray) -> None:
+    if ret.shape[0]:
+        out[M_BEST] = ret.max()
+        out[M_WORST] = ret.min()
+        out[M_AVGRET] = mean(ret)
+
+
+@njit(cache=True)
+def nanmean(x: np.ndarray) -> float:
+    total, k = 0.0, 0
+    for v in x:
+        if not math.isnan(v):
+            total += v
+            k += 1
+    return total / k if k else math.nan
+
+
+@njit(cache=True)
+def days_of(ns: np.ndarray) -> np.ndarray:
+    """Durations in ns -> days (float)."""
+    out = np.empty(ns.shape[0])
+    for i in range(ns.shape[0]):
+        out[i] = ns[i] / NS_PER_DAY
+    return out
+
+
+@njit(cache=True)
+def exposure_stats(exposure: np.ndarray, out: np.ndarray) -> None:
+    """Share of rows with a position and mean gross exposure."""
+    n = exposure.shape[0]
+    if n == 0:
+        return
+    k, total = 0, 0.0
+    for v in exposure:
+        a = abs(v)
+        k += a > 0.0
+        total += a
+    out[M_EXPO] = k / n
+    out[M_GROSS] = total / n
+
+
+@njit(cache=True)
+def turnover(size: np.ndarray, prices: np.ndarray, equity: np.ndarray, years: float,
+             out: np.ndarray) -> None:
+    """Traded notional (entry + exit) over average equity, and per year."""
+    traded = 0.0
+    for i in range(size.shape[0]):
+        v = abs(size[i]) * abs(prices[i])
+        if not math.isnan(v):
+            traded += v
+    t = ratio(traded, mean(equity))
+    out[M_TURN] = t
+    out[M_ATURN] = ratio(t, years)
+
+
+@njit(cache=True)
+def bench_returns(prices: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Simple returns of benchmark prices; (empty, False) when unusable (any price <= 0)."""
+    n = prices.shape[0]
+    if n < 2 or prices.min() <= 0.0:
+        return np.empty(0), False
+    out = np.empty(n - 1)
+    for i in range(n - 1):
+        out[i] = prices[i + 1] / prices[i] - 1.0
+    return out, True
+
+
+@njit(cache=True)
+def compounded(r: np.ndarray) -> float:
+    total = 1.0
+    for v in r:
+        total *= 1.0 + v
+    return total - 1.0
+
+
+@njit(cache=True)
+def episode_days(peak: int, rec: int, ns: np.ndarray, has_ns: bool, ppy: float) -> float:
+    if rec == peak:
+        return 0.0
+    if not has_ns:
+        return (rec - peak) / ppy * DAYS_PER_YEAR
+    return float(ns[rec] - ns[peak]) / NS_PER_DAY
+
+
+# ---------------------------------------------------------------- a whole run
+
+
+@njit(cache=True)
+def curve_metrics(values: np.ndarray, ns: np.ndarray, has_ns: bool, bench_prices: np.ndarray,
+                  has_bench: bool, ppy: float, risk_free: float, out: np.ndarray) -> None:
+    """Everything that depends on the equity curve alone (plus the benchmark)."""
+    bench, ok = bench_returns(bench_prices) if has_bench else (np.empty(0), False)
+    if ok and bench.shape[0] != max(values.shape[0] - 1, 0):
+        ok = False
+    peak, rec = wealth_stats(values, ppy, risk_free, bench, ok, out)
+    out[M_MDD_DAYS] = episode_days(peak, rec, ns, has_ns, ppy)
+    out[M_BENCH] = compounded(bench) if ok else 0.0
+    out[M_NPER] = float(max(values.shape[0] - 1, 0))
+    out[M_PPY] = ppy
+    out[M_FINAL] = values[-1] if values.shape[0] else 0.0
+
+
+@njit(cache=True)
+def book_metrics(eq: np.ndarray, eq_t: np.ndarray, n_eq: int, trades: np.ndarray,
+                 trades_t: np.ndarray, n_trd: int, fees: float, ppy: float,
+                 risk_free: float) -> np.ndarray:
+    """All metrics of a finished run from the book's tables (equity rows and closed trades),
+    in ``KEYS`` order. Columns as in ``engine.nb``: equity 0 eq, 2 position value, 3
+    benchmark price; trades 2 size, 3 entry, 4 exit, 5 pnl, 10 notional; trades_t 0/1 ns."""
+    out = np.zeros(N_KEYS)
+    values = eq[:n_eq, 0]
+    curve_metrics(values, eq_t[:n_eq], True, eq[:n_eq, 3], True, ppy, risk_free, out)
+    exposure = np.empty(n_eq)
+    for i in range(n_eq):
+        e = values[i]
+        exposure[i] = eq[i, 2] / e if e > 0.0 else 0.0
+    exposure_stats(exposure, out)
+    t = trades[:n_trd]
+    if n_trd:
+        pnl = t[:, 5].copy()
+        pnl_stats(pnl, out)
+        ret = np.empty(n_trd)
+        for i in range(n_trd):
+            ret[i] = t[i, 5] / t[i, 10] if t[i, 10] > 0.0 else 0.0
+        trade_return_stats(ret, out)
+        out[M_AVGDUR] = nanmean(days_of(trades_t[:n_trd, 1] - trades_t[:n_trd, 0]))
+        prices = t[:, 3] + t[:, 4]
+        turnover(t[:, 2].copy(), prices, values, max(n_eq - 1, 1) / ppy, out)
+    out[M_FEES] = fees
+    return out

@@ -1,0 +1,238 @@
+"""Entry points: ``tickforge.backtest(data, strategy, params, **options)`` and
+``backtest_from_config(config, progress=None, data=None)``.
+
+Data is cut into chunks; each chunk's signals are computed by the strategy (state carried
+over) and executed by the numba core (book carried over), so a run over the lake reads one
+partition at a time and holds only the book and one chunk in memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from tickforge.config import BacktestConfig
+from tickforge.engine import nb
+from tickforge.engine.broker import Book, equity_rows_hint
+from tickforge.engine.data import Events, events_from_frame
+from tickforge.engine.result import Result
+from tickforge.engine.sizing import targets_from_signals
+from tickforge.errors import ConfigError
+from tickforge.progress import ProgressFn, no_progress
+from tickforge.strategies import BuiltinStrategy, State, get_strategy
+
+CHUNK = 4_000_000
+FIELDS = set(BacktestConfig.model_fields)
+
+
+# ---------------------------------------------------------------- public API
+
+
+def backtest(data: Any, strategy: Any = "sma_cross", params: dict[str, Any] | None = None,
+             progress: ProgressFn | None = None, **options: Any) -> Result:
+    """Backtest ``strategy`` (a built-in name, a :class:`~tickforge.engine.strategy.Strategy`
+    subclass or a ``@compiled_strategy``) on ``data`` (pandas / Polars / Arrow table or a
+    Lake selection). ``options`` are :class:`BacktestConfig` fields (cash, commission, ...);
+    anything else goes to ``BacktestConfig.options`` (size_mode, size, equity_every, ...)."""
+    name = strategy if isinstance(strategy, str) else getattr(strategy, "name", "custom")
+    config = make_config(str(name), params or {}, options)
+    if isinstance(strategy, str):
+        return backtest_from_config(config, progress=progress, data=data)
+    from tickforge.engine.strategy import run_custom
+
+    return run_custom(config, strategy, data, progress or no_progress)
+
+
+def make_config(name: str, params: dict[str, Any], options: dict[str, Any]) -> BacktestConfig:
+    known = {k: v for k, v in options.items() if k in FIELDS}
+    extra = {k: v for k, v in options.items() if k not in FIELDS}
+    known["options"] = {**known.get("options", {}), **extra}
+    try:
+        return BacktestConfig(strategy=name, params=params, **known)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(first["msg"], field=loc or None,
+                          hint="see BacktestConfig for valid options") from exc
+
+
+def backtest_from_config(config: BacktestConfig, progress: ProgressFn | None = None,
+                         data: Any = None) -> Result:
+    """Run a built-in strategy as described by ``config`` on ``data`` or the lake."""
+    strategy = get_strategy(config.strategy)
+    params = strategy.validate(config.params)
+    chunks, total = event_chunks(config, data)
+    runner = TargetRunner(config, strategy, params)
+    return runner.run(chunks, total, progress or no_progress)
+
+
+# ---------------------------------------------------------------- data
+
+
+def event_chunks(config: BacktestConfig, data: Any) -> tuple[Iterator[Events], int | None]:
+    """Chunks of events (time-sorted) and the total count if known."""
+    if data is None:
+        return lake_chunks(config)
+    if isinstance(data, Events):
+        events = data
+    else:
+        symbol = config.symbols[0] if len(config.symbols) == 1 else None
+        events = events_from_frame(data, symbol)
+    events = clip(events, config)
+    return split(events, CHUNK), len(events)
+
+
+def clip(events: Events, config: BacktestConfig) -> Events:
+    lo, hi = 0, len(events)
+    if config.start is not None:
+        lo = int(np.searchsorted(events.ts, to_ns(config.start), side="left"))
+    if config.end is not None:
+        hi = int(np.searchsorted(events.ts, to_ns(config.end), side="left"))
+    return events.slice(lo, hi) if (lo, hi) != (0, len(events)) else events
+
+
+def to_ns(when: Any) -> int:
+    stamp = pd.Timestamp(when)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(stamp.value)
+
+
+def split(events: Events, size: int) -> Iterator[Events]:
+    for start in range(0, max(len(events), 1), size):
+        yield events.slice(start, start + size)
+
+
+def lake_chunks(config: BacktestConfig) -> tuple[Iterator[Events], int | None]:
+    """Read the lake: one partition at a time for one symbol's quotes, else all at once."""
+    if not config.lake or not config.symbols:
+        raise ConfigError("no data: give data or a lake and at least one symbol",
+                          field="lake" if not config.lake else "symbols",
+                          hint="e.g. --lake lake/ --symbol EURUSD")
+    from tickforge.data.lake import Lake
+
+    lake = Lake(config.lake)
+    if len(config.symbols) == 1 and config.timeframe == "ticks" and hasattr(lake, "iter_quotes"):
+        parts = lake.iter_quotes(config.symbols[0], config.start, config.end)
+        return (events_from_frame(p, config.symbols[0]) for p in parts if len(p)), None
+    frames = []
+    for sym in config.symbols:
+        if config.timeframe == "ticks":
+            table = lake.quotes(sym, config.start, config.end)
+        else:
+            table = lake.bars(sym, config.timeframe, config.start, config.end)
+        frame = events_frame(table)
+        frames.append(frame.assign(symbol=sym))
+    merged = pd.concat(frames, ignore_index=True)
+    events = events_from_frame(merged)
+    return split(events, CHUNK), len(events)
+
+
+def events_frame(table: Any) -> pd.DataFrame:
+    from tickforge.engine.data import to_pandas
+
+    return to_pandas(table)
+
+
+# ---------------------------------------------------------------- the run
+
+
+class TargetRunner:
+    """Built-in strategy: signals per chunk -> targets -> ``nb.run_targets``."""
+
+    def __init__(self, config: BacktestConfig, strategy: BuiltinStrategy,
+                 params: dict[str, Any]) -> None:
+        self.config = config
+        self.strategy = strategy
+        self.params = params
+        self.book: Book | None = None
+        self.states: dict[int, State] = {}
+        self.kind = "bars"
+
+    def run(self, chunks: Iterable[Events], total: int | None, progress: ProgressFn) -> Result:
+        t0 = time.perf_counter()
+        done = 0
+        for events in chunks:
+            if not len(events):
+                continue
+            book = self.book_for(events, total)
+            targets, tmode = self.targets(events)
+            ev = events.as_tuple()
+            execute(book, events, lambda i0, i1, b=book, t=targets, m=tmode, e=ev:
+                    nb.run_targets(b.arrays, e, t, m, i0, i1))
+            done += len(events)
+            progress(done, total)
+        return finish_result(self.config, self.book, done, time.perf_counter() - t0, self.kind)
+
+    def book_for(self, events: Events, total: int | None) -> Book:
+        if self.book is None:
+            self.kind = events.kind
+            rows = equity_rows_hint(self.config, events, total)
+            self.book = Book.create(self.config, events.kind, list(events.symbols),
+                                    equity_rows=rows)
+        elif events.symbols != self.book.symbols:
+            raise ConfigError("symbols changed between data chunks", field="symbols")
+        return self.book
+
+    def targets(self, events: Events) -> tuple[np.ndarray, int]:
+        price = events.price()
+        ppy = self.config.periods_per_year or 252.0
+        if len(events.symbols) == 1:
+            sig = self.strategy.signals(price, self.params, self.state(0))
+            return targets_from_signals(sig, price, self.config.options, ppy)
+        out = np.full(len(events), np.nan)
+        tmode = nb.TM_EQUITY
+        for s in range(len(events.symbols)):
+            idx = np.flatnonzero(events.sym == s)
+            sig = self.strategy.signals(price[idx], self.params, self.state(s))
+            out[idx], tmode = targets_from_signals(sig, price[idx], self.config.options, ppy)
+        return out, tmode
+
+    def state(self, s: int) -> State:
+        if s not in self.states:
+            self.states[s] = self.strategy.new_state(self.params)
+        return self.states[s]
+
+
+def execute(book: Book, events: Events, kernel: Any) -> None:
+    """Call ``kernel(i0, i1)`` until the chunk is done, growing tables when they fill."""
+    i, n = 0, len(events)
+    while i < n:
+        i = int(kernel(i, n))
+        if i < n:
+            book.grow()
+
+
+def finish_result(config: BacktestConfig, book: Book | None, events: int, seconds: float,
+                  kind: str) -> Result:
+    """Frames and metrics of a finished run."""
+    if book is None:
+        raise ConfigError("no data in the selected range", field="start",
+                          hint="check the symbols and the start/end dates")
+    nb.finish(book.arrays)
+    equity = book.equity_frame()
+    trades = book.trades_frame()
+    closed = trades[trades["exit_reason"] != "open"].reset_index(drop=True)
+    bench = book.arrays[8][: len(equity), nb.E_BENCH]
+    metrics = compute(config, equity, closed, bench, float(book.acct[nb.A_FEES]))
+    prices = pd.DataFrame({"ts": equity["ts"], "symbol": book.symbols[0], "price": bench})
+    meta = {"events": events, "seconds": round(seconds, 6), "mode": kind,
+            "events_per_second": events / seconds if seconds > 0 else 0.0,
+            "fees": float(book.acct[nb.A_FEES]), "swap": float(book.acct[nb.A_SWAP]),
+            "open_positions": int(np.count_nonzero(book.pos[:, nb.P_QTY]))}
+    return Result(config=config, equity=equity, trades=trades, orders=book.orders_frame(),
+                  metrics=metrics, prices=prices, meta=meta)
+
+
+def compute(config: BacktestConfig, equity: pd.DataFrame, trades: pd.DataFrame,
+            bench: np.ndarray, fees: float) -> dict[str, float]:
+    from tickforge.engine.metrics import compute_metrics
+
+    if len(equity) == 0:
+        return {}
+    return compute_metrics(equity, trades, periods_per_year=config.periods_per_year,
+                           benchmark=bench, fees=fees)
