@@ -15,11 +15,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: venv
+demo: venv web
 	$(BIN)/tickforge demo --dir demo
 
-test: venv
+test: venv web
+	sh scripts/ensure-chromium.sh
 	$(BIN)/ruff check src tests benchmarks
+	cd web && npm test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -28,6 +30,15 @@ lint: venv
 
 bench: venv
 	$(BIN)/python benchmarks/run.py
+
+WEB_STAMP := web/node_modules/.installed-stamp
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+	cd web && npm run build
 
 clean:
 	rm -rf demo .pytest_cache build dist

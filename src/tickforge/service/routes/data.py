@@ -1,0 +1,108 @@
+"""Data endpoints: datasets, symbols, bars, strategies (with parameter schemas),
+and admin-only ingest (queued as a durable job)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from tickforge.errors import TickforgeError
+from tickforge.service import lakeio
+from tickforge.service.deps import AdminUser, CurrentUser, State
+from tickforge.service.jobs.queue import enqueue
+from tickforge.service.problems import Problem
+from tickforge.service.schemas import MAX_PAGE, JobAccepted
+
+router = APIRouter(prefix="/v1", tags=["data"])
+Dataset = Literal["quotes", "trades", "bars"]
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+@router.get("/datasets")
+def datasets(_user: CurrentUser, state: State) -> dict[str, Any]:
+    """What the lake holds: datasets, symbols, row counts, time ranges, bytes."""
+    return dict(_jsonable(lakeio.info(state.settings.lake)))
+
+
+@router.get("/symbols")
+def symbols(_user: CurrentUser, state: State,
+            dataset: Annotated[Dataset, Query()] = "quotes") -> dict[str, Any]:
+    return {"dataset": dataset, "symbols": lakeio.symbols(state.settings.lake, dataset)}
+
+
+def check_range(start: datetime | None, end: datetime | None) -> None:
+    if start and end and end <= start:
+        raise Problem(422, f"end ({end}) must be after start ({start})", field="end")
+
+
+def known_symbol(state: State, symbol: str, dataset: str, field: str = "symbol") -> None:
+    have = lakeio.symbols(state.settings.lake, dataset)
+    if symbol not in have:
+        raise Problem(422, f"symbol '{symbol}' has no {dataset} in the lake "
+                           f"(available: {', '.join(have[:20]) or 'none'})", field=field)
+
+
+@router.get("/bars")
+def bars(
+    _user: CurrentUser, state: State,
+    symbol: Annotated[str, Query(min_length=1, max_length=40)],
+    timeframe: Annotated[str, Query(min_length=1, max_length=10)] = "1min",
+    start: datetime | None = None, end: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE * 20)] = 1000,
+) -> dict[str, Any]:
+    """Bars of a symbol (open-time labels, UTC), at most ``limit`` rows from ``start``."""
+    check_range(start, end)
+    known_symbol(state, symbol, "bars")
+    have = lakeio.require_lake(state.settings.lake).timeframes(symbol)
+    if timeframe not in have:
+        raise Problem(422, f"no {timeframe} bars for {symbol} (present: {', '.join(have)})",
+                      field="timeframe")
+    try:
+        table = lakeio.bars(state.settings.lake, symbol, timeframe, start, end)
+    except TickforgeError as exc:
+        raise Problem(422, exc.message, field=exc.field or "timeframe") from exc
+    total = table.num_rows
+    rows = table.slice(0, limit).to_pylist()
+    return {"symbol": symbol, "timeframe": timeframe, "count": len(rows), "total": total,
+            "bars": _jsonable(rows)}
+
+
+@router.get("/strategies")
+def strategies(_user: CurrentUser) -> dict[str, Any]:
+    """Built-in strategies with their parameter schemas (names, types, ranges, defaults)."""
+    from tickforge.strategies import get_strategy, list_strategies
+
+    names = list_strategies()
+    names = [n if isinstance(n, str) else getattr(n, "name", str(n)) for n in names]
+    return {"strategies": [{"name": n, **_schema(get_strategy(n))} for n in sorted(names)]}
+
+
+def _schema(strategy: Any) -> dict[str, Any]:
+    schema = strategy.schema() if callable(getattr(strategy, "schema", None)) else {}
+    return dict(_jsonable(schema if isinstance(schema, dict) else {"params": schema}))
+
+
+class IngestRequest(BaseModel):
+    paths: list[str] = Field(min_length=1, description="Files or folders on the server.")
+    format: str = Field(min_length=1, max_length=40)
+    symbol: str = Field(min_length=1, max_length=40)
+    point: float | None = Field(None, gt=0)
+    tz: str | None = None
+    on_overlap: Literal["refuse", "skip", "replace"] = "refuse"
+
+
+@router.post("/ingest", status_code=202)
+def ingest(body: IngestRequest, admin: AdminUser, state: State) -> JobAccepted:
+    """Queue an ingest of server-side files into the lake (admin only)."""
+    lakeio.require_lake(state.settings.lake)
+    with state.db.write() as session:
+        job = enqueue(session, admin, "ingest", body.model_dump(),
+                      state.settings.max_concurrent_jobs)
+        return JobAccepted(id=job.id, status=job.status)
