@@ -3,7 +3,9 @@
 Generates a HistData tick file (and TrueFX, quotes-csv copies of the same ticks) in a
 temp dir, then measures lines/s of ``get_reader(fmt).read`` (all chunks consumed) and of
 ``polars.read_csv`` of the same HistData file (no timestamp parsing, so a lower bound on
-its work). Best of a few runs each, peers in the same run.
+its work). Best of a few runs each, peers in the same run. Figures are per process CPU
+time (``time.process_time``: the machine is shared, wall time is noisy) with the wall
+figure in the note; Polars uses every core, so its CPU figure is summed over threads.
 """
 
 from __future__ import annotations
@@ -41,13 +43,15 @@ def write_ticks(folder: Path, n: int, seed: int = 7) -> dict[str, Path]:
     return paths
 
 
-def best_of(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
-    best, rows = float("inf"), 0
+def best_of(fn: Callable[[], int], repeat: int) -> tuple[float, float, int]:
+    """(best CPU seconds, best wall seconds, rows) over ``repeat`` runs."""
+    cpu, wall, rows = float("inf"), float("inf"), 0
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         rows = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, rows
+        cpu = min(cpu, time.process_time() - c0)
+        wall = min(wall, time.perf_counter() - w0)
+    return cpu, wall, rows
 
 
 def read_all(fmt: str, path: Path) -> int:
@@ -62,17 +66,21 @@ def run(quick: bool) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_ticks(Path(tmp), n)
         read_all("histdata", paths["histdata"])  # numba cache warm-up
-        polars_s, _ = best_of(lambda: pl.read_csv(paths["histdata"], has_header=False).height,
-                              repeat)
-        peer = n / polars_s / 1e6
+        polars_cpu, polars_wall, _ = best_of(
+            lambda: pl.read_csv(paths["histdata"], has_header=False).height, repeat)
+        peer = n / polars_cpu / 1e6
         for fmt, path in paths.items():
-            seconds, got = best_of(lambda f=fmt, p=path: read_all(f, p), repeat)
+            cpu, wall, got = best_of(lambda f=fmt, p=path: read_all(f, p), repeat)
             assert got == n, (fmt, got, n)
-            value = n / seconds / 1e6
+            value = n / cpu / 1e6
+            target = 15 if fmt == "histdata" else 10
             rows.append({"area": "readers", "name": f"parse {fmt} ({n:,} ticks)",
-                         "value": value, "unit": "M lines/s", "peer": "polars.read_csv",
-                         "peer_value": peer, "ratio": value / peer, "target": ">= 10 M lines/s",
-                         "ok": value >= 10, "note": "parse only, to canonical Arrow quotes"})
+                         "value": value, "unit": "M lines/s (CPU)", "peer": "polars.read_csv",
+                         "peer_value": peer, "ratio": value / peer,
+                         "target": f">= {target} M lines/s", "ok": value >= target,
+                         "note": f"parse only, to canonical Arrow quotes; {cpu / n * 1e9:.0f} "
+                                 f"ns/line CPU; wall {n / wall / 1e6:.1f} M/s vs polars "
+                                 f"{n / polars_wall / 1e6:.1f} M/s"})
     return rows
 
 

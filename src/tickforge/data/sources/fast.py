@@ -164,10 +164,10 @@ def _to_utc(spec: LineSpec, options: ReadOptions, ts: np.ndarray, naive: np.ndar
 def parse_piece(piece: Piece, spec: LineSpec, options: ReadOptions) -> Chunk:
     """Parse one block into a chunk."""
     kinds = spec.kinds
-    *parsed, _ = nb.parse_lines(piece.data, piece.first_line, ord(spec.delim), kinds,
-                                spec.slots, len(spec.value_fields))
+    *parsed, counts = nb.parse_lines(piece.data, piece.first_line, ord(spec.delim), kinds,
+                                     spec.slots, len(spec.value_fields), piece.newlines)
     ts, vals, lines, starts, err, naive = parsed
-    bad = np.flatnonzero(err)
+    bad = np.flatnonzero(err) if counts[1] else np.empty(0, np.int64)
     rejects = recheck(piece, spec, (ts, vals, lines, starts, err, naive), bad) if len(bad) else []
     ts, tz_bad = _to_utc(spec, options, ts, naive)
     if tz_bad is not None:
@@ -195,7 +195,7 @@ def looks_like_header(line: str) -> bool:
 def read_lines(path: Path, options: ReadOptions, spec: LineSpec, skip_lines: int = 0
                ) -> Iterator[Chunk]:
     """Stream ``path`` block by block through the fast parser."""
-    for piece in iter_pieces(path, options.block_bytes, skip_lines):
+    for piece in iter_pieces(path, options.block_bytes, skip_lines, reuse=True):
         chunk = parse_piece(piece, spec, options)
         if chunk.lines_read:
             yield chunk

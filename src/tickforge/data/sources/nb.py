@@ -15,7 +15,10 @@ Python fallback rather than rounded twice.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 # field kinds
 K_SKIP = 0  # any text (e.g. the pair name of TrueFX)
@@ -40,6 +43,7 @@ TS_NAIVE = 1  # local wall time, converted by the caller
 
 _NS = 1_000_000_000
 _POW10 = np.array([10.0**k for k in range(23)])
+_POW10_INT = np.array([10**k for k in range(19)], np.int64)
 
 
 @njit(cache=True)
@@ -399,7 +403,7 @@ def _field_end(buf: np.ndarray, p: int, n: int, delim: int) -> tuple[int, int]:
     return fe, q
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _parse_fields(buf: np.ndarray, i: int, delim: int, kinds: np.ndarray, slots: np.ndarray,
                   vals: np.ndarray, row: int, memo: np.ndarray) -> tuple[int, int, int, int]:
     """Parse one line's fields into ``vals[:, row]``: (ts, ts status, error, newline index)."""
@@ -438,46 +442,470 @@ def _parse_fields(buf: np.ndarray, i: int, delim: int, kinds: np.ndarray, slots:
     return ts, st, code, p
 
 
+# ---------------------------------------------------------------- single-pass fast path
+# Each helper below accepts only the plain shape of its field (digits where digits belong,
+# no spaces, quotes or exponents) and returns a next index of -1 for anything else; the
+# whole line then goes through the general parser above, so the fast path never has to
+# reproduce its error handling, only its results. Digits are read eight at a time
+# (SWAR: one unaligned 64-bit load, a digit test and three multiplications).
+
+_ASCII0 = np.uint64(0x3030303030303030)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_PLUS = np.uint64(0x7676767676767676)
+_HIGH = np.uint64(0x8080808080808080)
+_PAIR = np.uint64(0x000000FF000000FF)
+_MUL1 = np.uint64(0x000F424000000064)  # 100 + 1_000_000 << 32
+_MUL2 = np.uint64(0x0000271000000001)  # 1 + 10_000 << 32
+_CLOCK_COLONS = np.uint64(0x00003A00003A0000)  # "HH:MM:SS": ':' in bytes 2 and 5
+_CLOCK_SEPS = np.uint64(0x0000FF0000FF0000)
+_CLOCK_DIGITS = np.uint64(0x8080008080008080)
+_U8 = np.uint64(8)
+_U16 = np.uint64(16)
+_U24 = np.uint64(24)
+_U32 = np.uint64(32)
+_U48 = np.uint64(48)
+_BYTE = np.uint64(0xFF)
+_TEN = np.uint64(10)
+_SIX_DIGITS = np.uint64(0x0000808080808080)
+
+
+@intrinsic
+def load_u64(typingctx, arr, idx):  # type: ignore[no-untyped-def]
+    """Little-endian uint64 of buf[idx:idx + 8] (unaligned; caller checks the bounds)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.uint8):
+        return None
+    sig = types.uint64(arr, types.intp)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), ir.IntType(64).as_pointer())
+        return builder.load(ptr, align=1)
+
+    return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def _nondigits(w: np.uint64) -> np.uint64:
+    """Bit 7 of every byte of ``w`` that is not an ASCII digit."""
+    x = w ^ _ASCII0
+    return (((x & _LOW7) + _PLUS) | x) & _HIGH
+
+
+@njit(cache=True, inline="always")
+def _eight(x: np.uint64) -> int:
+    """Value of 8 digit values (0-9, most significant in the lowest byte)."""
+    x = x * _TEN + (x >> _U8)
+    return np.int64((((x & _PAIR) * _MUL1) + (((x >> _U16) & _PAIR) * _MUL2)) >> _U32)
+
+
+@njit(cache=True, inline="always")
+def _run(buf: np.ndarray, i: int, n: int) -> tuple[int, int]:
+    """The run of 0-7 digits at i: (value, count); count -1 if 8+ digits or too near the
+    end of the buffer to read 8 bytes."""
+    if i + 8 > n:
+        return 0, -1
+    w = load_u64(buf, i)
+    m = _nondigits(w)
+    if m == 0:
+        return 0, -1
+    k = np.int64(trailing_zeros(m)) >> 3
+    if k == 0:
+        return 0, 0
+    return _eight((w ^ _ASCII0) << np.uint64(64 - 8 * k)), k
+
+
+@njit(cache=True, inline="always")
+def _uint(buf: np.ndarray, i: int, width: int) -> int:
+    """Value of ``width`` ASCII digits at ``i`` (caller checked the bounds), -1 if not digits."""
+    v = 0
+    for k in range(i, i + width):
+        c = np.int64(buf[k]) - 48
+        if c < 0 or c > 9:
+            return -1
+        v = v * 10 + c
+    return v
+
+
 @njit(cache=True)
+def _day_ns(y: int, mo: int, d: int) -> int:
+    """ns at 00:00 of a date, -1 if not a date."""
+    if y < 0 or mo < 1 or mo > 12 or d < 1 or d > days_in_month(y, mo):
+        return -1
+    return days_from_civil(y, mo, d) * 86400 * _NS
+
+
+@njit(cache=True, inline="always")
+def _memo_day(w1: np.uint64, w2: np.uint64, fmemo: np.ndarray) -> int:
+    """The cached day of the date whose raw bytes are (w1, w2), -1 if not cached."""
+    if np.int64(w1) == fmemo[0] and np.int64(w2) == fmemo[1]:
+        return fmemo[2]
+    return -1
+
+
+@njit(cache=True)
+def _remember(w1: np.uint64, w2: np.uint64, day: int, fmemo: np.ndarray) -> int:
+    if day >= 0:
+        fmemo[0] = np.int64(w1)
+        fmemo[1] = np.int64(w2)
+        fmemo[2] = day
+    return day
+
+
+@njit(cache=True, inline="always")
+def _hms_ns(h: int, mi: int, s: int) -> int:
+    """ns since midnight, -1 if a component is out of range (60 s allowed, as above)."""
+    if h > 23 or mi > 59 or s > 60:
+        return -1
+    return (h * 3600 + mi * 60 + s) * _NS
+
+
+@njit(cache=True, inline="always")
+def _clock_ns(buf: np.ndarray, i: int, n: int) -> tuple[int, int]:
+    """``HH:MM:SS[.f]`` at i (f: 1-7 digits): (ns since midnight, next index), next -1 if
+    not that shape."""
+    if i + 8 > n:
+        return 0, -1
+    w = load_u64(buf, i)
+    if (w & _CLOCK_SEPS) != _CLOCK_COLONS or (_nondigits(w) & _CLOCK_DIGITS) != 0:
+        return 0, -1
+    x = w ^ _ASCII0
+    x = x * _TEN + (x >> _U8)
+    hms = _hms_ns(np.int64(x & _BYTE), np.int64((x >> _U24) & _BYTE),
+                  np.int64((x >> _U48) & _BYTE))
+    j = i + 8
+    if hms < 0:
+        return 0, -1
+    if j >= n or buf[j] != 46:
+        return hms, j
+    frac, k = _run(buf, j + 1, n)
+    if k <= 0:
+        return 0, -1
+    return hms + frac * _POW10_INT[9 - k], j + 1 + k
+
+
+@njit(cache=True)
+def _offset_fast(buf: np.ndarray, i: int, n: int) -> tuple[int, int]:
+    """``±HH``, ``±HHMM`` or ``±HH:MM`` at i: (offset ns, next index), next -1 if not."""
+    if i + 3 > n or (buf[i] != 43 and buf[i] != 45):
+        return 0, -1
+    hh = _uint(buf, i + 1, 2)
+    mm = 0
+    j = i + 3
+    if j + 3 <= n and buf[j] == 58:
+        mm = _uint(buf, j + 1, 2)
+        j += 3
+    elif j + 2 <= n and 48 <= buf[j] <= 57:
+        mm = _uint(buf, j, 2)
+        j += 2
+    if hh < 0 or hh > 23 or mm < 0 or mm > 59:
+        return 0, -1
+    off = (hh * 3600 + mm * 60) * _NS
+    return (off if buf[i] == 43 else -off), j
+
+
+@njit(cache=True, inline="always")
+def _ymd_day(buf: np.ndarray, i: int, fmemo: np.ndarray) -> int:
+    """Day ns of ``YYYYMMDD`` at i (8 bytes readable), -1 if not a date."""
+    w = load_u64(buf, i)
+    day = _memo_day(w, w, fmemo)
+    if day >= 0:
+        return day
+    if _nondigits(w) != 0:
+        return -1
+    ymd = _eight(w ^ _ASCII0)
+    return _remember(w, w, _day_ns(ymd // 10000, ymd // 100 % 100, ymd % 100), fmemo)
+
+
+@njit(cache=True, inline="always")
+def _hist_fast(buf: np.ndarray, i: int, n: int, fmemo: np.ndarray) -> tuple[int, int, int]:
+    """``YYYYMMDD HHMMSS[fff]`` at i: (ns, status, next index)."""
+    if i + 18 > n or buf[i + 8] != 32:
+        return 0, TS_BAD, -1
+    day = _ymd_day(buf, i, fmemo)
+    w = load_u64(buf, i + 9)
+    m = _nondigits(w)
+    x = w ^ _ASCII0
+    x = x * _TEN + (x >> _U8)
+    hms = _hms_ns(np.int64(x & _BYTE), np.int64((x >> _U16) & _BYTE),
+                  np.int64((x >> _U32) & _BYTE))
+    last = np.int64(buf[i + 17]) - 48
+    if m == 0 and 0 <= last <= 9:
+        ms = np.int64((x >> _U48) & _BYTE) * 10 + last
+        j = i + 18
+    elif (m & _SIX_DIGITS) == 0 and (m >> _U48) & np.uint64(0x80) != 0:
+        ms = 0
+        j = i + 15
+    else:
+        return 0, TS_BAD, -1
+    if day < 0 or hms < 0:
+        return 0, TS_BAD, -1
+    return day + hms + ms * 1_000_000, TS_NAIVE, j
+
+
+@njit(cache=True, inline="always")
+def _compact_fast(buf: np.ndarray, i: int, n: int, fmemo: np.ndarray) -> tuple[int, int, int]:
+    """``YYYYMMDD HH:MM:SS[.f]`` at i: (ns, status, next index)."""
+    if i + 17 > n or buf[i + 8] != 32:
+        return 0, TS_BAD, -1
+    day = _ymd_day(buf, i, fmemo)
+    clock, j = _clock_ns(buf, i + 9, n)
+    if day < 0 or j < 0:
+        return 0, TS_BAD, -1
+    return day + clock, TS_NAIVE, j
+
+
+@njit(cache=True, inline="always")
+def _zone(buf: np.ndarray, j: int, n: int, local: int) -> tuple[int, int, int]:
+    """An optional ``Z`` / ``±HH[:MM]`` after a local time: (ns, status, next index)."""
+    if j < n and buf[j] == 90:  # Z
+        return local, TS_AWARE, j + 1
+    if j < n and (buf[j] == 43 or buf[j] == 45):
+        off, j = _offset_fast(buf, j, n)
+        return local - off, TS_AWARE, j
+    return local, TS_NAIVE, j
+
+
+@njit(cache=True, inline="always")
+def _iso_fast(buf: np.ndarray, i: int, n: int, fmemo: np.ndarray) -> tuple[int, int, int]:
+    """``YYYY-MM-DD(T| )HH:MM:SS[.f][Z|±HH[:MM]]`` at i: (ns, status, next index)."""
+    if i + 19 > n or buf[i + 4] != 45 or buf[i + 7] != 45 or (buf[i + 10] != 84
+                                                              and buf[i + 10] != 32):
+        return 0, TS_BAD, -1
+    w1, w2 = load_u64(buf, i), load_u64(buf, i + 2)
+    day = _memo_day(w1, w2, fmemo)
+    if day < 0:
+        day = _remember(w1, w2, _day_ns(_uint(buf, i, 4), _uint(buf, i + 5, 2),
+                                        _uint(buf, i + 8, 2)), fmemo)
+    clock, j = _clock_ns(buf, i + 11, n)
+    if day < 0 or j < 0:
+        return 0, TS_BAD, -1
+    return _zone(buf, j, n, day + clock)
+
+
+@njit(cache=True, inline="always")
+def _dmy_fast(buf: np.ndarray, i: int, n: int, fmemo: np.ndarray) -> tuple[int, int, int]:
+    """``DD.MM.YYYY HH:MM:SS[.f][ GMT±HHMM]`` at i: (ns, status, next index)."""
+    if i + 19 > n or buf[i + 2] != 46 or buf[i + 5] != 46 or buf[i + 10] != 32:
+        return 0, TS_BAD, -1
+    w1, w2 = load_u64(buf, i), load_u64(buf, i + 2)
+    day = _memo_day(w1, w2, fmemo)
+    if day < 0:
+        day = _remember(w1, w2, _day_ns(_uint(buf, i + 6, 4), _uint(buf, i + 3, 2),
+                                        _uint(buf, i, 2)), fmemo)
+    clock, j = _clock_ns(buf, i + 11, n)
+    if day < 0 or j < 0:
+        return 0, TS_BAD, -1
+    if j + 4 < n and buf[j] == 32 and buf[j + 1] == 71 and buf[j + 2] == 77 and buf[j + 3] == 84:
+        off, j = _offset_fast(buf, j + 4, n)
+        return day + clock - off, TS_AWARE, j
+    return day + clock, TS_NAIVE, j
+
+
+@njit(cache=True, inline="always")
+def _ts_fast(buf: np.ndarray, i: int, n: int, kind: int, fmemo: np.ndarray
+             ) -> tuple[int, int, int]:
+    if kind == K_TS_HIST:
+        return _hist_fast(buf, i, n, fmemo)
+    if kind == K_TS_COMPACT:
+        return _compact_fast(buf, i, n, fmemo)
+    if kind == K_TS_ISO:
+        return _iso_fast(buf, i, n, fmemo)
+    return _dmy_fast(buf, i, n, fmemo)
+
+
+@njit(cache=True)
+def _num_serial(buf: np.ndarray, i: int, n: int) -> tuple[float, int]:
+    """``[±]digits[.digits]`` (0-7 digits each side, not none) at i: (value, next index),
+    next -1 if not that shape."""
+    neg = i < n and buf[i] == 45
+    if i < n and (neg or buf[i] == 43):
+        i += 1
+    whole, k1 = _run(buf, i, n)
+    if k1 < 0:
+        return 0.0, -1
+    i += k1
+    frac, k2 = 0, 0
+    if buf[i] == 46:
+        frac, k2 = _run(buf, i + 1, n)
+        i += 1 + k2
+    if k2 < 0 or k1 + k2 == 0:
+        return 0.0, -1
+    v = float(whole) if k2 == 0 else (whole * _POW10_INT[k2] + frac) / _POW10[k2]
+    return (-v if neg else v), i
+
+
+@njit(cache=True, inline="always")
+def _num_fast(buf: np.ndarray, i: int, n: int) -> tuple[float, int]:
+    """An unsigned ``digits[.digits]`` of at most 8 digits at i from two 64-bit loads:
+    (value, next index), next -1 if not a number; anything longer or signed goes through
+    :func:`_num_serial`. Same arithmetic as :func:`parse_num` (an exact mantissa divided by
+    an exact power of ten), so the same double."""
+    if i + 16 > n:
+        return _num_serial(buf, i, n)
+    w0 = load_u64(buf, i)
+    m0 = _nondigits(w0)
+    a = np.int64(trailing_zeros(m0)) >> 3
+    if m0 == 0 or (a == 0 and buf[i] != 46):
+        return _num_serial(buf, i, n)
+    x0 = w0 ^ _ASCII0
+    sa = np.uint64(8 * a)
+    if (w0 >> sa) & _BYTE != 46:  # no decimal point: a digits
+        return float(_eight(x0 << np.uint64(64 - 8 * a))), i + a
+    m0 &= ~(np.uint64(0x80) << sa)
+    w1 = load_u64(buf, i + 8)
+    b = (np.int64(trailing_zeros(m0)) >> 3) if m0 != 0 else 8 + (
+        np.int64(trailing_zeros(_nondigits(w1))) >> 3)
+    if b > 9 or b == 1:
+        return _num_serial(buf, i, n)
+    low = (np.uint64(1) << sa) - np.uint64(1)
+    y = (x0 & low) | ((x0 >> _U8) & ~low) | ((w1 ^ _ASCII0) << np.uint64(56))
+    mant = _eight(y << np.uint64(72 - 8 * b))
+    frac = b - 1 - a
+    return (float(mant) if frac == 0 else mant / _POW10[frac]), i + b
+
+
+@njit(cache=True, inline="always")
+def _skip_fast(buf: np.ndarray, i: int, n: int, delim: int) -> int:
+    while i < n and buf[i] != delim and buf[i] != 10 and buf[i] != 13:
+        i += 1
+    return i
+
+
+@njit(cache=True, inline="always")
+def _value_fast(buf: np.ndarray, p: int, n: int, delim: int, kind: int) -> tuple[float, int]:
+    """A numeric field at p: (value, end index); an empty optional field is NaN."""
+    if kind == K_NUM_OPT and (p >= n or buf[p] == delim or buf[p] == 10 or buf[p] == 13):
+        return np.nan, p
+    return _num_fast(buf, p, n)
+
+
+@njit(cache=True, inline="always")
+def _line_end_fast(buf: np.ndarray, q: int, n: int) -> int:
+    """Newline index if the line's last field ends at q (``\n``, ``\r\n`` or the end of
+    the buffer), else -1."""
+    if q == n or buf[q] == 10:
+        return q
+    if buf[q] == 13 and (q + 1 == n or buf[q + 1] == 10):
+        return q + 1
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _line_ts_nums(buf: np.ndarray, i: int, delim: int, kinds: np.ndarray, v0: int,
+                  vals: np.ndarray, row: int, fmemo: np.ndarray) -> tuple[int, int, int]:
+    """Parse a plain line of the layout ``[text,]timestamp,number,...`` (numeric fields
+    from ``v0`` on, values in field order) in one pass: (ts, ts status, newline index),
+    index -1 if the line is not plain (it then goes through :func:`_parse_fields`).
+
+    The delimiter checks only feed a flag tested at the end of the line, so the start of
+    a field depends on the end of the previous one through arithmetic only (no load)."""
+    n = len(buf)
+    p = i
+    bad = False
+    if v0 == 2:
+        q = _skip_fast(buf, p, n, delim)
+        if q >= n:
+            return 0, TS_BAD, -1
+        bad |= buf[q] != delim
+        p = q + 1
+    ts, st, q = _ts_fast(buf, p, n, kinds[v0 - 1], fmemo)
+    for f in range(v0, len(kinds)):
+        if q < 0 or q >= n:
+            return 0, TS_BAD, -1
+        bad |= buf[q] != delim
+        v, q = _value_fast(buf, q + 1, n, delim, kinds[f])
+        vals[f - v0, row] = v
+    j = _line_end_fast(buf, q, n) if q >= 0 else -1
+    return (0, TS_BAD, -1) if bad or j < 0 else (ts, st, j)
+
+
+@njit(cache=True)
+def ts_nums_start(kinds: np.ndarray, slots: np.ndarray) -> int:
+    """Index of the first numeric field if the layout is ``[text,]timestamp,number...``
+    with values in field order, else -1."""
+    v0 = 2 if len(kinds) > 1 and kinds[0] == K_SKIP else 1
+    if len(kinds) <= v0 or kinds[v0 - 1] < K_TS_HIST:
+        return -1
+    for f in range(v0, len(kinds)):
+        if (kinds[f] != K_NUM and kinds[f] != K_NUM_OPT) or slots[f] != f - v0:
+            return -1
+    return v0
+
+
+@njit(cache=True)
+def count_newlines(buf: np.ndarray) -> int:
+    n = 0
+    for b in buf:
+        n += b == 10
+    return n
+
+
+@njit(cache=True, inline="always")
+def _blank_line_end(buf: np.ndarray, i: int) -> int:
+    """Newline index (or len) of a blank line starting at i, -1 if the line has content."""
+    c = buf[i]
+    if c != 10 and c != 32 and c != 9 and c != 13:
+        return -1
+    e, j = _line_end(buf, i)
+    return j if _is_blank(buf, i, e) else -1
+
+
+@njit(cache=True, nogil=True)
 def parse_lines(buf: np.ndarray, first_line: int, delim: int, kinds: np.ndarray,
-                slots: np.ndarray, n_vals: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                        np.ndarray, np.ndarray, np.ndarray, int]:
-    """Parse every non-blank line of ``buf``.
+                slots: np.ndarray, n_vals: int, newlines: int = -1, fast: bool = True
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                           np.ndarray, np.ndarray]:
+    """Parse every non-blank line of ``buf`` in one pass.
+
+    ``newlines`` is the number of newlines in ``buf`` if the caller knows it (sizes the
+    outputs without a counting pass); ``fast=False`` forces the general per-field parser
+    (the reference the single-pass path is tested against).
 
     Returns ``ts`` (int64 ns), ``vals`` (float64, shape (n_vals, rows)), ``lines`` (int64
     physical line numbers), ``starts`` (byte offsets), ``err`` (int32 codes), ``naive``
-    (uint8, 1 if the timestamp had no UTC offset) and the number of physical lines.
+    (uint8, 1 if the timestamp had no UTC offset) and ``counts`` (int64: physical lines,
+    lines with an error, naive timestamps).
     """
-    n_max = 1 + np.count_nonzero(buf == 10)
+    n_max = 1 + (newlines if newlines >= 0 else count_newlines(buf))
     ts = np.empty(n_max, np.int64)
-    vals = np.full((n_vals, n_max), np.nan)
+    vals = np.empty((n_vals, n_max))
     lines = np.empty(n_max, np.int64)
     starts = np.empty(n_max, np.int64)
     err = np.empty(n_max, np.int32)
     naive = np.empty(n_max, np.uint8)
     memo = new_memo()
+    fmemo = np.zeros(3, np.int64)
+    v0 = ts_nums_start(kinds, slots) if fast else -1
     i = 0
     n = len(buf)
     line = first_line
     k = 0
+    n_bad = 0
+    n_naive = 0
     while i < n:
-        c = buf[i]
-        if c == 10 or c == 32 or c == 9 or c == 13:  # maybe a blank line
-            e, j = _line_end(buf, i)
-            if _is_blank(buf, i, e):
-                line += 1
-                i = j + 1
-                continue
-        t, st, code, j = _parse_fields(buf, i, delim, kinds, slots, vals, k, memo)
+        j = _blank_line_end(buf, i)
+        if j >= 0:
+            line += 1
+            i = j + 1
+            continue
+        code = 0
+        j = -1
+        if v0 > 0:
+            t, st, j = _line_ts_nums(buf, i, delim, kinds, v0, vals, k, fmemo)
+        if j < 0:
+            t, st, code, j = _parse_fields(buf, i, delim, kinds, slots, vals, k, memo)
         ts[k] = t
         naive[k] = st == TS_NAIVE
+        n_naive += st == TS_NAIVE
         err[k] = code
+        n_bad += code != 0
         lines[k] = line
         starts[k] = i
         k += 1
         line += 1
         i = j + 1
-    return (ts[:k], vals[:, :k], lines[:k], starts[:k], err[:k], naive[:k], line - first_line)
+    counts = np.array([line - first_line, n_bad, n_naive], np.int64)
+    return (ts[:k], vals[:, :k], lines[:k], starts[:k], err[:k], naive[:k], counts)
 
 
 @njit(cache=True)
