@@ -6,9 +6,14 @@ on fewer bars so each finishes in about a minute; ratios compare events per seco
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -238,11 +243,76 @@ def run_vectorbt(frame: pd.DataFrame) -> None:
     assert math.isfinite(float(pf.final_value()))
 
 
+LAKE_CHILD = """
+import datetime as dt, json, sys, time
+import numpy as np, pyarrow as pa
+from tickforge.config import BacktestConfig
+from tickforge.data.lake import Lake
+from tickforge.data.synth import synth_quotes
+from tickforge.engine.run import backtest_from_config
+def hwm_mb():  # this process's peak RSS (ru_maxrss would include the forking parent's)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+lake_dir, days, per_day, fast, slow = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \
+    int(sys.argv[4]), int(sys.argv[5])
+lake = Lake(lake_dir)
+if not lake.symbols("quotes"):
+    base = synth_quotes("EURUSD", dt.date(2024, 1, 1), 1, ticks_per_day=per_day)
+    ts = base.column("ts").cast(pa.int64()).to_numpy()
+    for d in range(days):  # one synthetic day, shifted day by day (a random walk each day)
+        shifted = pa.array(ts + d * 86_400 * 10**9, pa.int64()).cast(base.schema.field("ts").type)
+        lake.write("quotes", "EURUSD", base.set_column(0, "ts", shifted))
+config = BacktestConfig(lake=lake_dir, symbols=("EURUSD",), strategy="sma_cross",
+                        params={"fast": fast, "slow": slow})
+backtest_from_config(config.model_copy(update={"end": dt.datetime(2024, 1, 2)}))  # JIT
+rss0 = hwm_mb()
+t0, c0 = time.perf_counter(), time.process_time()
+res = backtest_from_config(config)
+print(json.dumps({"ticks": res.meta["events"], "seconds": time.perf_counter() - t0,
+                  "cpu": time.process_time() - c0, "trades": len(res.trades),
+                  "rss_mb": hwm_mb(), "rss_before_mb": rss0}))
+"""
+
+
+def lake_run(folder: Path, days: int, per_day: int, fast: int, slow: int) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-c", LAKE_CHILD, str(folder), str(days),
+                          str(per_day), str(fast), str(slow)], capture_output=True, text=True,
+                         check=True, timeout=3600)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def lake_rows(quick: bool) -> list[dict[str, Any]]:
+    """End to end from a synthetic lake on disk (partitions read by a background thread while
+    the kernel runs), and peak RSS for two lengths (streaming: it should stay flat)."""
+    per_day = 2_000_000
+    sizes = (5, 10) if quick else (25, 50)
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="tf-bench-lake-") as tmp:
+        for days in sizes:
+            runs.append(lake_run(Path(tmp) / f"lake{days}", days, per_day, 2_000, 8_000))
+    big = runs[-1]
+    rate = big["ticks"] / big["seconds"] / 1e6
+    rows = [row("end to end from the lake on disk (Parquet partitions)", rate, "M ticks/s",
+                target=">= 20", ok=rate >= 20,
+                note=f"{big['ticks']:,} synthetic ticks, sma_cross 2000/8000, "
+                     f"{big['trades']:,} trades, CPU {big['cpu']:.1f} s for "
+                     f"{big['seconds']:.1f} s wall (prefetch thread)")]
+    for r in runs:
+        rows.append(row(f"peak RSS, lake backtest over {r['ticks'] / 1e6:.0f} M ticks",
+                        r["rss_mb"], "MB", target="flat; < 2048 at 1 B ticks",
+                        ok=r["rss_mb"] < 2048,
+                        note=f"peak before the run (data written, JIT warm) "
+                             f"{r['rss_before_mb']:.0f} MB"))
+    return rows
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
-    ticks = 2_000_000 if quick else 50_000_000
+    ticks = 5_000_000 if quick else 50_000_000
     bars = 1_000_000 if quick else 20_000_000
     rows = tick_mode(ticks, 1 if quick else 3)
     rows += bar_mode(bars, 1 if quick else 3)
     rows += python_path(20_000 if quick else 300_000)
     rows += peers(20_000 if quick else 200_000, 5_000 if quick else 30_000)
+    rows += lake_rows(quick)
     return rows

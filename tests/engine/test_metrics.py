@@ -448,16 +448,21 @@ def test_property_scale_invariance(r: np.ndarray, k: float) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(arrays(np.float64, st.integers(2, 200), elements=st.floats(-0.3, 0.3, width=64)),
+@given(arrays(np.float64, st.integers(2, 200),  # 1e-8 steps, as returns_strategy
+              elements=st.floats(-0.3, 0.3, width=64).map(lambda x: round(x, 8))),
        st.floats(1.0, 1e7))
 def test_property_equity_level_invariance(r: np.ndarray, cash: float) -> None:
-    """Metrics of an equity curve do not depend on the starting cash (only money ones do)."""
+    """Metrics of an equity curve do not depend on the starting cash (only money ones do).
+    Returns are re-derived from the scaled curve (relative error ~eps / |r|), so Sortino,
+    whose downside may rest on one 1e-8 loss (e.g. 1e8 for [0.22] * 4 + [-6e-8]), is
+    compared at 1e-6 like the scale-invariance property."""
     curve = np.concatenate([[1.0], np.cumprod(1 + r)])
     a = compute_metrics(curve)
     b = compute_metrics(curve * cash)
-    for key in ("total_return", "sharpe", "sortino", "max_drawdown", "cagr", "var_95",
+    for key in ("total_return", "sharpe", "max_drawdown", "cagr", "var_95",
                 "max_drawdown_duration"):
         assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12), key
+    assert b["sortino"] == pytest.approx(a["sortino"], rel=1e-6, abs=1e-12)
     assert b["final_equity"] == pytest.approx(a["final_equity"] * cash)
 
 

@@ -88,3 +88,21 @@ def test_equity_of_top_sets_on_request(bars: pd.DataFrame) -> None:
     result = tf.sweep(bars, "sma_cross", grid=GRID, constraints=["fast<slow"])
     (curve,) = result.equity(1)
     assert float(curve["equity"].iloc[-1]) == result.best["final_equity"]
+
+
+@pytest.mark.parametrize(("strategy", "grid", "options"), [
+    ("ema_cross", {"fast": (5, 12), "slow": (26, 50)}, {"size_mode": "vol_target", "size": 0.1}),
+    ("sma_cross", {"fast": (5, 12), "slow": (26,), "allow_short": (True, False)},
+     {"size_mode": "units", "size": 1000.0}),
+])
+def test_batch_paths_equal_single_backtests(bars: pd.DataFrame, strategy: str,
+                                            grid: dict[str, tuple], options: dict) -> None:
+    """Generic built-in path (targets from the single path's code) and the shared-SMA path
+    with other sizing and allow_short groups: every metric equal, bit for bit."""
+    result = tf.sweep(bars, strategy, grid=grid, commission={"bps": 1.0}, options=options)
+    assert len(result.table) == 4
+    for row in result.table.to_dict("records"):
+        params = {k: row[k] for k in grid}
+        single = tf.backtest(bars, strategy, params, commission={"bps": 1.0}, **options)
+        assert single.metrics["num_trades"] > 0
+        assert {k: row[k] for k in single.metrics} == single.metrics

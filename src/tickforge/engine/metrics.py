@@ -196,12 +196,12 @@ EMPTY = np.empty(0)
 EMPTY_NS = np.empty(0, dtype=np.int64)
 
 
-def _check_start(wealth: np.ndarray) -> None:
+def check_start(wealth: np.ndarray) -> None:
     if len(wealth) >= 2 and not wealth[0] > 0:
         raise TickforgeError(f"starting equity must be > 0, got {wealth[0]}", field="equity")
 
 
-def _check_ppy(periods_per_year: float) -> float:
+def check_ppy(periods_per_year: float) -> float:
     if not periods_per_year > 0 or not math.isfinite(periods_per_year):
         raise TickforgeError(f"periods_per_year must be a positive number, got {periods_per_year}",
                              field="periods_per_year", hint="e.g. 252 for daily stock bars")
@@ -222,7 +222,7 @@ def returns_metrics(
     ``risk_free`` is an annual rate; ``benchmark_returns`` must have the same length.
     """
     r = _as_float_array(returns, "returns")
-    ppy = _check_ppy(periods_per_year)
+    ppy = check_ppy(periods_per_year)
     wealth = np.empty(len(r) + 1)
     wealth[0] = 1.0
     np.cumprod(1.0 + np.maximum(r, -1.0), out=wealth[1:])
@@ -379,12 +379,12 @@ def compute_metrics(
     values, ns, frame = _split_equity(equity, ts)
     if periods_per_year is None:
         periods_per_year = DEFAULT_PERIODS_PER_YEAR if ns is None else infer_periods_per_year(ns)
-    ppy = _check_ppy(periods_per_year)
+    ppy = check_ppy(periods_per_year)
     bench = _benchmark_prices(benchmark, len(values))
-    _check_start(values)
+    check_start(values)
     out = np.zeros(mk.N_KEYS)
-    mk.curve_metrics(values, EMPTY_NS if ns is None else ns, ns is not None,
-                     EMPTY if bench is None else bench, bench is not None, ppy,
+    returns, ok = (EMPTY, False) if bench is None else mk.bench_returns(bench)
+    mk.curve_metrics(values, EMPTY_NS if ns is None else ns, ns is not None, returns, ok, ppy,
                      float(risk_free), out)
     _trade_stats(trades, out)
     _exposure(frame, trades, ns, values, out)
@@ -400,5 +400,8 @@ def book_metrics(arrays: tuple[np.ndarray, ...], ppy: float,
     from tickforge.engine import nb
 
     acct = arrays[0]
-    return mk.book_metrics(arrays[8], arrays[9], int(acct[nb.A_NEQ]), arrays[6], arrays[7],
-                           int(acct[nb.A_NTRD]), float(acct[nb.A_FEES]), ppy, risk_free)
+    n_eq = int(acct[nb.A_NEQ])
+    bench, ok = mk.book_bench(arrays[8], n_eq)
+    return mk.book_metrics(arrays[8], arrays[9], n_eq, arrays[6], arrays[7],
+                           int(acct[nb.A_NTRD]), float(acct[nb.A_FEES]), ppy, risk_free, bench,
+                           ok)

@@ -84,24 +84,31 @@ def dispersion(x: np.ndarray, mu: float) -> float:
 @njit(cache=True)
 def drawdown_stats(wealth: np.ndarray) -> tuple[float, int, int]:
     """(max drawdown, peak row, recovery row) of the longest drawdown; recovery = last row if
-    never; (0, 0) when never underwater. Drawdown = wealth / running peak - 1, >= -1."""
+    never; (0, 0) when never underwater. Drawdown = wealth / running peak - 1, >= -1.
+    Underwater <=> wealth < peak; the deepest point of a peak's stretch is its lowest wealth
+    (division by a positive peak is monotonic), so one division per new peak."""
     n = wealth.shape[0]
-    peak_val = wealth[0]
+    peak = wealth[0]
+    low = peak
     worst = 0.0
     best_len, best_peak, best_rec = -1, 0, 0
     start = -1
     for i in range(n):
         w = wealth[i]
-        peak_val = max(peak_val, w)
-        dd = max(w / peak_val - 1.0, -1.0)
-        worst = min(worst, dd)
-        if dd < 0.0:
+        if w < peak:
             if start < 0:
                 start = i
-        elif start >= 0:
+            low = min(low, w)
+            continue
+        if start >= 0:
             if i - (start - 1) > best_len:
                 best_len, best_peak, best_rec = i - (start - 1), start - 1, i
             start = -1
+        if w > peak:
+            worst = min(worst, max(low / peak - 1.0, -1.0))
+            peak = w
+            low = w
+    worst = min(worst, max(low / peak - 1.0, -1.0))
     if start >= 0 and (n - 1) - (start - 1) > best_len:
         best_len, best_peak, best_rec = (n - 1) - (start - 1), start - 1, n - 1
     if best_len < 0:
@@ -124,27 +131,6 @@ def returns_of(wealth: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def candidates(values: np.ndarray, need: int, upper: bool) -> np.ndarray:
-    """Values holding the ``need`` smallest (largest) ones, maybe more: for long series only
-    those beyond a threshold estimated from a sample; else all values."""
-    n = values.shape[0]
-    if n < 20 * SAMPLE:
-        return values
-    stride = n // SAMPLE
-    sample = values[::stride].copy()
-    share = 1.0 - VAR_CUTOFF - TAIL_MARGIN if upper else VAR_CUTOFF + TAIL_MARGIN
-    rank = min(int(share * sample.shape[0]), sample.shape[0] - 1)
-    threshold = np.partition(sample, rank)[rank]
-    out = np.empty(n)
-    m = 0
-    for v in values:
-        if (v >= threshold) if upper else (v <= threshold):
-            out[m] = v
-            m += 1
-    return out[:m] if m >= need else values
-
-
-@njit(cache=True)
 def next_min(part: np.ndarray, k: int) -> float:
     """Smallest value after position ``k`` of an array partitioned at ``k``."""
     best = part[k + 1]
@@ -154,68 +140,122 @@ def next_min(part: np.ndarray, k: int) -> float:
 
 
 @njit(cache=True)
-def lower_tail(r: np.ndarray) -> tuple[float, float]:
-    """(5th percentile, mean of the int((n - 1) * 0.05) + 1 smallest): empyrical's VaR/CVaR.
-    ``floor(0.05 * (n - 1)) == int((n - 1) * 0.05)``: one partition serves both."""
+def tail_split(r: np.ndarray, need_lo: int, need_hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays holding the ``need_lo`` smallest and the ``need_hi`` largest returns (maybe
+    more): for long series only the values beyond thresholds estimated from a sample, in
+    one pass; else (or if a sample misled) all values."""
     n = r.shape[0]
-    position = VAR_CUTOFF * (n - 1)
-    low = int(position)  # position >= 0: truncation is floor
-    part = np.partition(candidates(r, low + 2, False), low)
+    if n < 20 * SAMPLE:
+        return r, r
+    sample = r[::n // SAMPLE].copy()
+    m = sample.shape[0]
+    k_lo = min(int((VAR_CUTOFF + TAIL_MARGIN) * m), m - 1)
+    k_hi = min(int((1.0 - VAR_CUTOFF - TAIL_MARGIN) * m), m - 1)
+    th_lo = np.partition(sample, k_lo)[k_lo]
+    th_hi = np.partition(sample, k_hi)[k_hi]
+    lo_buf = np.empty(n)
+    hi_buf = np.empty(n)
+    a, b = 0, 0
+    for v in r:  # branch-free: store always, advance when it belongs
+        lo_buf[a] = v
+        a += v <= th_lo
+        hi_buf[b] = v
+        b += v >= th_hi
+    lo = lo_buf[:a] if a >= need_lo else r
+    hi = hi_buf[:b] if b >= need_hi else r
+    return lo, hi
+
+
+@njit(cache=True)
+def tails(r: np.ndarray) -> tuple[float, float, float]:
+    """Historic VaR (5th percentile, linear interpolation as ``np.percentile``), CVaR (mean of
+    the int((n - 1) * 0.05) + 1 smallest, as empyrical) and the 95th percentile.
+    ``floor(0.05 * (n - 1)) == int((n - 1) * 0.05)``: one partition serves VaR and CVaR."""
+    n = r.shape[0]
+    pos_lo = VAR_CUTOFF * (n - 1)
+    low = int(pos_lo)  # >= 0: truncation is floor
+    pos_hi = (1.0 - VAR_CUTOFF) * (n - 1)
+    high = int(pos_hi)
+    lo, hi = tail_split(r, low + 2, n - high)
+    part = np.partition(lo, low)
     above = next_min(part, low) if low + 1 < n else part[low]
-    return lerp(part[low], above, position - low), mean(part[:low + 1])
+    var = lerp(part[low], above, pos_lo - low)
+    cvar = mean(part[:low + 1])
+    k = high - (n - hi.shape[0])
+    top = np.partition(hi, k)
+    above = next_min(top, k) if high + 1 < n else top[k]
+    return var, cvar, lerp(top[k], above, pos_hi - high)
 
 
 @njit(cache=True)
-def upper_percentile(r: np.ndarray) -> float:
-    """95th percentile (linear interpolation, as ``np.percentile``)."""
-    n = r.shape[0]
-    position = (1.0 - VAR_CUTOFF) * (n - 1)
-    low = int(position)  # position >= 0: truncation is floor
-    top = candidates(r, n - low, True)
-    k = low - (n - top.shape[0])
-    part = np.partition(top, k)
-    above = next_min(part, k) if low + 1 < n else part[k]
-    return lerp(part[k], above, position - low)
+def pairwise_sum(x: np.ndarray) -> float:
+    """NumPy's pairwise summation (8 accumulators in blocks of 128, halves above): the same
+    sum as ``x.sum()`` for float64, much less rounding than a running sum."""
+    n = x.shape[0]
+    if n < 8:
+        total = -0.0
+        for v in x:
+            total += v
+        return total
+    if n <= 128:
+        r = np.empty(8)
+        for k in range(8):
+            r[k] = x[k]
+        i = 8
+        while i < n - n % 8:
+            for k in range(8):
+                r[k] += x[i + k]
+            i += 8
+        total = (r[0] + r[1]) + (r[2] + r[3]) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for j in range(i, n):
+            total += x[j]
+        return total
+    half = n // 2
+    half -= half % 8
+    return pairwise_sum(x[:half]) + pairwise_sum(x[half:])
 
 
 @njit(cache=True)
-def risk_stats(r: np.ndarray, ppy: float, rf: float, out: np.ndarray) -> None:
-    """Volatility, Sharpe, Sortino, omega of the excess returns ``r - rf``."""
+def risk_stats(r: np.ndarray, ppy: float, rf: float, bench: np.ndarray, has_bench: bool,
+               out: np.ndarray) -> None:
+    """Volatility, Sharpe, Sortino, omega of the excess returns ``r - rf``; with a
+    benchmark, empyrical's alpha (compounded annualisation) and beta (cov / var). Sums are
+    pairwise, as NumPy's."""
     n = r.shape[0]
     excess = r - rf if rf != 0.0 else r
-    mu = mean(excess)
-    std = dispersion(excess, mu)
-    below2, losses, total = 0.0, 0.0, 0.0
-    for v in excess:
-        b = min(v, 0.0)
-        below2 += b * b
-        losses -= b
-        total += v
-    downside = math.sqrt(below2 / n)
-    gains = total + losses
+    mu = pairwise_sum(excess) / n
+    tmp = np.empty(n)
+    lo = hi = excess[0]
+    for i in range(n):
+        v = excess[i]
+        lo = min(lo, v)
+        hi = max(hi, v)
+        d = v - mu
+        tmp[i] = d * d
+    std = 0.0 if lo == hi else math.sqrt(pairwise_sum(tmp) / (n - 1))
+    for i in range(n):
+        tmp[i] = min(excess[i], 0.0)
+    losses = -pairwise_sum(tmp)
+    for i in range(n):
+        tmp[i] = tmp[i] * tmp[i]
+    downside = math.sqrt(pairwise_sum(tmp) / n)
     root = math.sqrt(ppy)
     out[M_VOL] = std * root
     out[M_SHARPE] = ratio(mu, std) * root
     out[M_SORTINO] = ratio(mu * ppy, downside * root)
-    out[M_OMEGA] = ratio(gains, losses)
-
-
-@njit(cache=True)
-def alpha_beta(r: np.ndarray, bench: np.ndarray, ppy: float, rf: float,
-               out: np.ndarray) -> None:
-    """empyrical's alpha (compounded annualisation) and beta (cov / var)."""
-    n = r.shape[0]
-    b_mean = mean(bench)
-    var, cov = 0.0, 0.0
-    for i in range(n):
-        d = bench[i] - b_mean
-        var += d * d
-        cov += d * r[i]
-    var /= n
-    beta = cov / n / var if var >= 1e-30 else 0.0
-    mean_alpha = mean(r) - rf - beta * (b_mean - rf)
-    out[M_ALPHA] = (1.0 + mean_alpha) ** ppy - 1.0
-    out[M_BETA] = beta
+    out[M_OMEGA] = ratio(pairwise_sum(excess) + losses, losses)
+    if has_bench:
+        b_mean = pairwise_sum(bench) / n
+        for i in range(n):
+            d = bench[i] - b_mean
+            tmp[i] = d * d
+        var = pairwise_sum(tmp) / n
+        for i in range(n):
+            tmp[i] = (bench[i] - b_mean) * r[i]
+        beta = pairwise_sum(tmp) / n / var if var >= 1e-30 else 0.0
+        mean_alpha = pairwise_sum(r) / n - rf - beta * (b_mean - rf)
+        out[M_ALPHA] = (1.0 + mean_alpha) ** ppy - 1.0
+        out[M_BETA] = beta
 
 
 @njit(cache=True)
@@ -237,13 +277,11 @@ def wealth_stats(wealth: np.ndarray, ppy: float, risk_free: float, bench: np.nda
     r = returns_of(wealth)
     if r.shape[0] >= 2:
         rf = (1.0 + risk_free) ** (1.0 / ppy) - 1.0 if risk_free != 0.0 else 0.0
-        risk_stats(r, ppy, rf, out)
-        var, cvar = lower_tail(r)
+        risk_stats(r, ppy, rf, bench, has_bench and bench.shape[0] == r.shape[0], out)
+        var, cvar, upper = tails(r)
         out[M_VAR] = var
         out[M_CVAR] = cvar
-        out[M_TAIL] = ratio(abs(upper_percentile(r)), abs(var))
-        if has_bench and bench.shape[0] == r.shape[0]:
-            alpha_beta(r, bench, ppy, rf, out)
+        out[M_TAIL] = ratio(abs(upper), abs(var))
     return peak, rec
 
 
@@ -369,12 +407,11 @@ def episode_days(peak: int, rec: int, ns: np.ndarray, has_ns: bool, ppy: float) 
 
 
 @njit(cache=True)
-def curve_metrics(values: np.ndarray, ns: np.ndarray, has_ns: bool, bench_prices: np.ndarray,
+def curve_metrics(values: np.ndarray, ns: np.ndarray, has_ns: bool, bench: np.ndarray,
                   has_bench: bool, ppy: float, risk_free: float, out: np.ndarray) -> None:
-    """Everything that depends on the equity curve alone (plus the benchmark)."""
-    bench, ok = bench_returns(bench_prices) if has_bench else (np.empty(0), False)
-    if ok and bench.shape[0] != max(values.shape[0] - 1, 0):
-        ok = False
+    """Everything that depends on the equity curve alone, plus the benchmark's returns
+    (``bench_returns`` of its prices; ignored unless one per equity return)."""
+    ok = has_bench and bench.shape[0] == max(values.shape[0] - 1, 0)
     peak, rec = wealth_stats(values, ppy, risk_free, bench, ok, out)
     out[M_MDD_DAYS] = episode_days(peak, rec, ns, has_ns, ppy)
     out[M_BENCH] = compounded(bench) if ok else 0.0
@@ -384,15 +421,23 @@ def curve_metrics(values: np.ndarray, ns: np.ndarray, has_ns: bool, bench_prices
 
 
 @njit(cache=True)
+def book_bench(eq: np.ndarray, n_eq: int) -> tuple[np.ndarray, bool]:
+    """Benchmark returns of a run: buy and hold of the first symbol's mid at each equity row
+    (the same for every parameter set of a sweep: computed once there)."""
+    return bench_returns(eq[:n_eq, 3].copy())
+
+
+@njit(cache=True)
 def book_metrics(eq: np.ndarray, eq_t: np.ndarray, n_eq: int, trades: np.ndarray,
-                 trades_t: np.ndarray, n_trd: int, fees: float, ppy: float,
-                 risk_free: float) -> np.ndarray:
+                 trades_t: np.ndarray, n_trd: int, fees: float, ppy: float, risk_free: float,
+                 bench: np.ndarray, has_bench: bool) -> np.ndarray:
     """All metrics of a finished run from the book's tables (equity rows and closed trades),
-    in ``KEYS`` order. Columns as in ``engine.nb``: equity 0 eq, 2 position value, 3
-    benchmark price; trades 2 size, 3 entry, 4 exit, 5 pnl, 10 notional; trades_t 0/1 ns."""
+    in ``KEYS`` order; ``bench`` from :func:`book_bench`. Columns as in ``engine.nb``:
+    equity 0 eq, 2 position value; trades 2 size, 3 entry, 4 exit, 5 pnl, 10 notional;
+    trades_t 0/1 entry/exit ns."""
     out = np.zeros(N_KEYS)
     values = eq[:n_eq, 0]
-    curve_metrics(values, eq_t[:n_eq], True, eq[:n_eq, 3], True, ppy, risk_free, out)
+    curve_metrics(values, eq_t[:n_eq], True, bench, has_bench, ppy, risk_free, out)
     exposure = np.empty(n_eq)
     for i in range(n_eq):
         e = values[i]

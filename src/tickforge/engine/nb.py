@@ -77,22 +77,45 @@ ROOM = 16  # free rows needed in every output table before an event is processed
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def conv_of(mode: float, const: float, seen: float, bid: float, ask: float) -> float:
+    """Quote -> account currency rate given the converting symbol's marks (scalar form)."""
+    if mode == 0.0 or seen == 0.0:
+        return const
+    mid = 0.5 * (bid + ask)
+    return mid if mode == 1.0 else 1.0 / mid
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def conv_rate(pos: np.ndarray, inst: np.ndarray, s: int) -> float:
     """Quote currency -> account currency for symbol ``s`` at the latest marks."""
     mode = inst[s, I_CONV_MODE]
     if mode == 0.0:
         return inst[s, I_CONV_CONST]
     k = int(inst[s, I_CONV_SYM])
-    if pos[k, P_SEEN] == 0.0:
-        return inst[s, I_CONV_CONST]
-    mid = 0.5 * (pos[k, P_BID] + pos[k, P_ASK])
-    return mid if mode == 1.0 else 1.0 / mid
+    return conv_of(mode, inst[s, I_CONV_CONST], pos[k, P_SEEN], pos[k, P_BID], pos[k, P_ASK])
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def mark_of(q: float, bid: float, ask: float) -> float:
+    return bid if q > 0 else ask
 
 
 @njit(cache=True, _nrt=False, inline="always")
 def mark(pos: np.ndarray, s: int) -> float:
     """Price an open position would be closed at now (bid for longs, ask for shorts)."""
-    return pos[s, P_BID] if pos[s, P_QTY] > 0 else pos[s, P_ASK]
+    return mark_of(pos[s, P_QTY], pos[s, P_BID], pos[s, P_ASK])
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def upnl(q: float, px: float, avg: float, mult: float, conv: float) -> float:
+    """Unrealised P&L of ``q`` units bought/sold at ``avg``, marked at ``px``."""
+    return q * (px - avg) * mult * conv
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def value_of(q: float, px: float, mult: float, conv: float) -> float:
+    """Gross value of a position in account currency."""
+    return abs(q) * px * mult * conv
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -101,7 +124,7 @@ def equity_now(acct: np.ndarray, pos: np.ndarray, inst: np.ndarray) -> float:
     for s in range(pos.shape[0]):
         q = pos[s, P_QTY]
         if q != 0.0:
-            eq += q * (mark(pos, s) - pos[s, P_AVG]) * inst[s, I_MULT] * conv_rate(pos, inst, s)
+            eq += upnl(q, mark(pos, s), pos[s, P_AVG], inst[s, I_MULT], conv_rate(pos, inst, s))
     return eq
 
 
@@ -111,8 +134,29 @@ def gross_value(pos: np.ndarray, inst: np.ndarray) -> float:
     for s in range(pos.shape[0]):
         q = pos[s, P_QTY]
         if q != 0.0:
-            total += abs(q) * mark(pos, s) * inst[s, I_MULT] * conv_rate(pos, inst, s)
+            total += value_of(q, mark(pos, s), inst[s, I_MULT], conv_rate(pos, inst, s))
     return total
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def margin_safe(eq: float, gross: float, cfg: np.ndarray) -> bool:
+    """No margin call: nothing used, or equity above the call level (and positive)."""
+    used = gross / cfg[C_LEVERAGE]
+    return used <= 0.0 or (eq >= cfg[C_MCLEVEL] * used and eq > 0.0)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def ewma_vol(vol: float, alpha: float, c: float, prev: float) -> float:
+    return (1.0 - alpha) * vol + alpha * abs(c - prev)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def worst_best(q: float, h: float, lo: float, sp: float, avg: float,
+               mc: float) -> tuple[float, float]:
+    """Worst and best unrealised P&L within an event (for MAE / MFE)."""
+    worst = lo if q > 0 else h + sp
+    best = h if q > 0 else lo + sp
+    return q * (worst - avg) * mc, q * (best - avg) * mc
 
 
 @njit(cache=True, _nrt=False)
@@ -688,16 +732,14 @@ def update_marks(book: Book, s: int, h: float, lo: float, c: float, sp: float) -
     pos[s, P_BID] = c
     pos[s, P_ASK] = c + sp
     if pos[s, P_SEEN] != 0.0:
-        alpha = cfg[C_VOLALPHA]
-        pos[s, P_VOL] = (1.0 - alpha) * pos[s, P_VOL] + alpha * abs(c - prev)
+        pos[s, P_VOL] = ewma_vol(pos[s, P_VOL], cfg[C_VOLALPHA], c, prev)
     pos[s, P_SEEN] = 1.0
     q = pos[s, P_QTY]
     if q != 0.0:
         mc = inst[s, I_MULT] * conv_rate(pos, inst, s)
-        worst = lo if q > 0 else h + sp
-        best = h if q > 0 else lo + sp
-        pos[s, P_MAE] = min(pos[s, P_MAE], q * (worst - pos[s, P_AVG]) * mc)
-        pos[s, P_MFE] = max(pos[s, P_MFE], q * (best - pos[s, P_AVG]) * mc)
+        worst, best = worst_best(q, h, lo, sp, pos[s, P_AVG], mc)
+        pos[s, P_MAE] = min(pos[s, P_MAE], worst)
+        pos[s, P_MFE] = max(pos[s, P_MFE], best)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -705,11 +747,7 @@ def check_margin(book: Book, ts: int) -> None:
     """Margin call: liquidate everything at current marks when equity falls below
     ``margin_call_level`` x used margin; stop trading when equity <= 0."""
     acct, pos, cfg, inst = book[0], book[2], book[10], book[11]
-    used = gross_value(pos, inst) / cfg[C_LEVERAGE]
-    if used <= 0.0:
-        return
-    eq = equity_now(acct, pos, inst)
-    if eq >= cfg[C_MCLEVEL] * used and eq > 0.0:
+    if margin_safe(equity_now(acct, pos, inst), gross_value(pos, inst), cfg):
         return
     liquidate(book, R_MARGIN, ts)
     if equity_now(acct, pos, inst) <= 0.0:
@@ -771,6 +809,77 @@ def step(book: Book, ev: Events, i: int) -> None:
         check_margin(book, ts)
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def quiet_ok(book: Book) -> bool:
+    """The fast path applies: one symbol, started, trading, no working order, room left."""
+    return (book[2].shape[0] == 1 and book[1][AT_STARTED] == 1 and book[0][A_NACT] == 0.0
+            and book[0][A_STOP] == 0.0 and has_room(book))
+
+
+@njit(cache=True, _nrt=False)
+def quiet_run(book: Book, ev: Events, targets: np.ndarray, i0: int, i1: int) -> int:
+    """Fast path of :func:`step` for events where nothing can happen: one symbol, no working
+    order, no decision, no day roll, no margin call. The state lives in locals and goes
+    back to the book at the end; the arithmetic is :func:`step`'s own per-event functions
+    (``ewma_vol``, ``worst_best``, ``upnl``, ``value_of``, ``conv_of``, ``margin_safe``), so
+    the book is bit for bit what :func:`step` would leave. Returns the first event it did
+    not process (the caller runs :func:`step` on it)."""
+    if not quiet_ok(book):
+        return i0
+    acct, acct_t, pos, eq, eq_t, cfg, inst = (book[0], book[1], book[2], book[8], book[9],
+                                              book[10], book[11])
+    ts_a, h_a, l_a, c_a, sp_a = ev[0], ev[3], ev[4], ev[5], ev[7]
+    cash, seq, n_eq = acct[A_CASH], acct[A_SEQ], int(acct[A_NEQ])
+    eq_lim = eq.shape[0] - (ROOM + 2)
+    nextb, nextday, lastts = acct_t[AT_NEXTB], acct_t[AT_NEXTDAY], acct_t[AT_LASTTS]
+    sample, alpha = np.int64(cfg[C_SAMPLE]), cfg[C_VOLALPHA]
+    q, avg, mult = pos[0, P_QTY], pos[0, P_AVG], inst[0, I_MULT]
+    mode, const = inst[0, I_CONV_MODE], inst[0, I_CONV_CONST]
+    bid, ask, prev, vol = pos[0, P_BID], pos[0, P_ASK], pos[0, P_PREV], pos[0, P_VOL]
+    seen, mae, mfe = pos[0, P_SEEN], pos[0, P_MAE], pos[0, P_MFE]
+    i = i0
+    while i < i1:
+        ts = ts_a[i]
+        if ts >= nextday or n_eq > eq_lim or not math.isnan(targets[i]):
+            break
+        c, sp = c_a[i], sp_a[i]
+        new_prev = bid if seen != 0.0 else prev
+        conv = conv_of(mode, const, 1.0, c, c + sp)
+        if q != 0.0:
+            px = mark_of(q, c, c + sp)
+            if not margin_safe(cash + upnl(q, px, avg, mult, conv),
+                               0.0 + value_of(q, px, mult, conv), cfg):
+                break  # a margin call: step() handles this event
+        if ts >= nextb:
+            eq[n_eq, E_EQ] = cash
+            eq[n_eq, E_POSVAL] = 0.0
+            if q != 0.0:
+                old_conv = conv_of(mode, const, seen, bid, ask)
+                old_px = mark_of(q, bid, ask)
+                eq[n_eq, E_EQ] = cash + upnl(q, old_px, avg, mult, old_conv)
+                eq[n_eq, E_POSVAL] = 0.0 + value_of(q, old_px, mult, old_conv)
+            eq[n_eq, E_CASH] = cash
+            eq[n_eq, E_BENCH] = 0.5 * (bid + ask)
+            eq_t[n_eq] = lastts
+            n_eq += 1
+            nextb = next_bucket(ts, sample)
+        seq += 1.0
+        if seen != 0.0:
+            vol = ewma_vol(vol, alpha, c, new_prev)
+        prev, bid, ask, seen, lastts = new_prev, c, c + sp, 1.0, ts
+        if q != 0.0:
+            worst, best = worst_best(q, h_a[i], l_a[i], sp, avg, mult * conv)
+            mae = min(mae, worst)
+            mfe = max(mfe, best)
+        i += 1
+    if i > i0:
+        acct[A_SEQ], acct[A_NEQ] = seq, n_eq
+        acct_t[AT_NEXTB], acct_t[AT_LASTTS] = nextb, lastts
+        pos[0, P_BID], pos[0, P_ASK], pos[0, P_PREV], pos[0, P_VOL] = bid, ask, prev, vol
+        pos[0, P_SEEN], pos[0, P_MAE], pos[0, P_MFE], pos[0, P_VUSED] = seen, mae, mfe, 0.0
+    return i
+
+
 @njit(cache=True, _nrt=False)
 def close_fill(book: Book, ev: Events, i: int) -> None:
     """``fill_on="close"``: market/target orders placed on this event fill at its close."""
@@ -807,11 +916,16 @@ def has_room(book: Book) -> bool:
 @njit(cache=True, _nrt=False)
 def run_targets(book: Book, ev: Events, targets: np.ndarray, tmode: int, i0: int, i1: int) -> int:
     """Compiled path over an array of target positions (NaN = no decision on that event).
+    Quiet stretches go through :func:`quiet_run`, the rest through :func:`step`.
     Returns the index of the first event not processed (< i1 when a table needs room)."""
     cfg = book[10]
     close_fill_on = cfg[C_CLOSEFILL] == 1.0
     ts_a, sym_a = ev[0], ev[1]
-    for i in range(i0, i1):
+    i = i0
+    while i < i1:
+        i = quiet_run(book, ev, targets, i, i1)
+        if i >= i1:
+            break
         if not has_room(book):
             return i
         step(book, ev, i)
@@ -820,6 +934,7 @@ def run_targets(book: Book, ev: Events, targets: np.ndarray, tmode: int, i0: int
             submit_target(book, sym_a[i], t, tmode, ts_a[i])
         if close_fill_on:
             close_fill(book, ev, i)
+        i += 1
     return i1
 
 

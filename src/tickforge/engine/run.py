@@ -118,7 +118,8 @@ def lake_chunks(config: BacktestConfig) -> tuple[Iterator[Events], int | None]:
     lake = Lake(config.lake)
     if len(config.symbols) == 1 and config.timeframe == "ticks" and hasattr(lake, "iter_quotes"):
         parts = lake.iter_quotes(config.symbols[0], config.start, config.end)
-        return (events_from_frame(p, config.symbols[0]) for p in parts if len(p)), None
+        symbol = config.symbols[0]
+        return prefetch(events_from_frame(p, symbol) for p in parts if len(p)), None
     frames = []
     for sym in config.symbols:
         if config.timeframe == "ticks":
@@ -130,6 +131,39 @@ def lake_chunks(config: BacktestConfig) -> tuple[Iterator[Events], int | None]:
     merged = pd.concat(frames, ignore_index=True)
     events = events_from_frame(merged)
     return split(events, CHUNK), len(events)
+
+
+def prefetch(items: Iterator[Events], depth: int = 1) -> Iterator[Events]:
+    """Produce the next items (read + decode a lake partition) in a background thread while
+    the caller runs the kernel on the current one; at most ``depth`` items wait (bounded
+    memory). Errors reach the caller in order."""
+    import queue
+    import threading
+
+    box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                box.put((True, item))
+            box.put((False, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put((False, exc))
+
+    threading.Thread(target=produce, daemon=True, name="tickforge-prefetch").start()
+    try:
+        while True:
+            ok, item = box.get()
+            if not ok:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 def events_frame(table: Any) -> pd.DataFrame:
@@ -216,9 +250,8 @@ def finish_result(config: BacktestConfig, book: Book | None, events: int, second
     nb.finish(book.arrays)
     equity = book.equity_frame()
     trades = book.trades_frame()
-    closed = trades[trades["exit_reason"] != "open"].reset_index(drop=True)
     bench = book.arrays[8][: len(equity), nb.E_BENCH]
-    metrics = compute(config, equity, closed, bench, float(book.acct[nb.A_FEES]))
+    metrics = run_metrics(config, book)
     prices = pd.DataFrame({"ts": equity["ts"], "symbol": book.symbols[0], "price": bench})
     meta = {"events": events, "seconds": round(seconds, 6), "mode": kind,
             "events_per_second": events / seconds if seconds > 0 else 0.0,
@@ -228,11 +261,23 @@ def finish_result(config: BacktestConfig, book: Book | None, events: int, second
                   metrics=metrics, prices=prices, meta=meta)
 
 
-def compute(config: BacktestConfig, equity: pd.DataFrame, trades: pd.DataFrame,
-            bench: np.ndarray, fees: float) -> dict[str, float]:
-    from tickforge.engine.metrics import compute_metrics
+def periods_per_year(config: BacktestConfig, equity_ns: np.ndarray) -> float:
+    """The run's annualisation factor: configured, else inferred from the equity rows."""
+    from tickforge.engine.metrics import infer_periods_per_year
 
-    if len(equity) == 0:
+    if config.periods_per_year is not None:
+        return float(config.periods_per_year)
+    return infer_periods_per_year(equity_ns)
+
+
+def run_metrics(config: BacktestConfig, book: Book) -> dict[str, float]:
+    """``Result.metrics`` from the book (closed trades only), through the same kernel as the
+    sweep batch path (``metrics_nb.book_metrics``)."""
+    from tickforge.engine import metrics
+
+    n = int(book.acct[nb.A_NEQ])
+    if n == 0:
         return {}
-    return compute_metrics(equity, trades, periods_per_year=config.periods_per_year,
-                           benchmark=bench, fees=fees)
+    metrics.check_start(book.arrays[8][:n, nb.E_EQ])
+    ppy = metrics.check_ppy(periods_per_year(config, book.arrays[9][:n]))
+    return metrics.as_dict(metrics.safe_values(metrics.book_metrics(book.arrays, ppy)))

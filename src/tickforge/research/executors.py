@@ -16,6 +16,7 @@ Results come back in batch order, so the table is identical whichever executor r
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -76,6 +77,9 @@ def run_batch(task: Task, ref: DataRef, payload: Any, batch: Batch) -> Rows:
 
 
 def _init_worker(ref: DataRef, payload: Any) -> None:
+    import numba
+
+    numba.set_num_threads(1)  # one process per core already: no nested parallelism
     resolve_data(ref, payload)
 
 
@@ -121,7 +125,9 @@ class LocalExecutor:
         bare = ref.without_payload()
         total, done = sum(len(b) for b in batches), 0
         results: list[Rows | None] = [None] * len(batches)
+        # forkserver: forking a process whose numba kernels started OpenMP threads is unsafe
         with ProcessPoolExecutor(max_workers=min(self.workers, len(batches)),
+                                 mp_context=multiprocessing.get_context("forkserver"),
                                  initializer=_init_worker, initargs=(bare, ref.inline)) as pool:
             futures = {pool.submit(run_batch, task, bare, None, b): i
                        for i, b in enumerate(batches)}

@@ -90,32 +90,72 @@ def mean_value(st: np.ndarray, b: int, n: int) -> float:
     return result
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def mean_step(st: np.ndarray, b: int, rb: int, ring: np.ndarray, v: float, n: int) -> float:
+    """One step of pandas' ``rolling(n).mean()``: mean state in st[b:b+7], ring count and
+    position in st[rb], st[rb + 1]. Shared by :func:`sma_cross` and :func:`rolling_mean`."""
+    old = push(ring, st, v, rb)
+    if not math.isnan(old):
+        mean_remove(st, b, old)
+    mean_add(st, b, v)
+    return mean_value(st, b, n)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def cross_step(st: np.ndarray, b: int, f: float, s: float, short: bool) -> float:
+    """Crossing signal of ``f`` over ``s`` given the previous pair in st[b], st[b + 1]
+    (strict, as backtesting.py's ``crossover``); NaN when nothing crosses."""
+    pf = st[b]
+    ps = st[b + 1]
+    st[b] = f
+    st[b + 1] = s
+    if pf < ps and f > s:
+        return 1.0
+    if pf > ps and f < s:
+        return -1.0 if short else 0.0
+    return math.nan
+
+
+def sma_state(fast: int, slow: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fresh (st, fast ring, slow ring) of :func:`sma_cross`."""
+    st = np.zeros(24)
+    st[LAST] = np.nan
+    st[8] = st[15] = st[17] = st[18] = np.nan
+    return st, np.zeros(fast), np.zeros(slow)
+
+
 @njit(cache=True)
 def sma_cross(x: np.ndarray, fast: int, slow: int, short: bool, st: np.ndarray,
               rf: np.ndarray, rs: np.ndarray) -> np.ndarray:
     """Fast SMA crossing above slow -> long; below -> short (or flat). A cross is
     ``f[t-1] < s[t-1] and f[t] > s[t]`` (strict, as backtesting.py's ``crossover``); the means
     are computed exactly as pandas' ``rolling(n).mean()`` so near-ties resolve the same way.
-    st: 3..9 fast mean, 10..16 slow mean, 17 prev fast, 18 prev slow, 19/20 fast ring."""
-    out = np.full(x.shape[0], np.nan)
+    st: 0/1 slow ring, 3..9 fast mean, 10..16 slow mean, 17 prev fast, 18 prev slow,
+    19/20 fast ring."""
+    out = np.empty(x.shape[0])
     for i in range(x.shape[0]):
         v = x[i]
-        old_f = push(rf, st, v, 19)
-        old_s = push(rs, st, v)
-        if not math.isnan(old_f):
-            mean_remove(st, 3, old_f)
-        mean_add(st, 3, v)
-        if not math.isnan(old_s):
-            mean_remove(st, 10, old_s)
-        mean_add(st, 10, v)
-        f = mean_value(st, 3, fast)
-        s = mean_value(st, 10, slow)
-        if st[17] < st[18] and f > s:
-            out[i] = 1.0
-        elif st[17] > st[18] and f < s:
-            out[i] = -1.0 if short else 0.0
-        st[17] = f
-        st[18] = s
+        f = mean_step(st, 3, 19, rf, v, fast)
+        s = mean_step(st, 10, 0, rs, v, slow)
+        out[i] = cross_step(st, 17, f, s, short)
+    return out
+
+
+@njit(cache=True)
+def rolling_mean_into(x: np.ndarray, n: int, out: np.ndarray) -> None:
+    """pandas' ``rolling(n).mean()`` of a whole series into ``out``, bit for bit the means
+    :func:`sma_cross` computes (same :func:`mean_step`, same fresh state)."""
+    st = np.zeros(24)
+    st[8] = np.nan
+    ring = np.zeros(n)
+    for i in range(x.shape[0]):
+        out[i] = mean_step(st, 3, 0, ring, x[i], n)
+
+
+@njit(cache=True)
+def rolling_mean(x: np.ndarray, n: int) -> np.ndarray:
+    out = np.empty(x.shape[0])
+    rolling_mean_into(x, n, out)
     return out
 
 
