@@ -249,7 +249,7 @@ def synth(
         str, typer.Option("--format", help="Vendor format to write: histdata, truefx, dukascopy.")
     ] = "histdata",
     out_dir: Annotated[Path, typer.Option("--out")] = Path("data/synth"),
-    seed: Annotated[int, typer.Option()] = 42,
+    seed: Annotated[int, typer.Option(min=0)] = 42,
     as_json: JsonOpt = False,
 ) -> None:
     """Write realistic synthetic FX quote ticks in a vendor format (deterministic by seed)."""
@@ -293,6 +293,9 @@ def backtest(
         Path | None, typer.Option("--config", help="BacktestConfig as JSON.")
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
+    save: Annotated[
+        Path | None, typer.Option(help="Save the result (Parquet + JSON) in this folder.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run one backtest on lake data."""
@@ -315,6 +318,8 @@ def backtest(
         result = backtest_from_config(config, progress=update)
     if report is not None:
         result.report(report)
+    if save is not None:
+        result.save(save)
     emit(result.summary(), as_json)
 
 
