@@ -72,6 +72,7 @@ def test_same_file_twice_adds_nothing(tmp_path: Path, lake_dir: Path) -> None:
     copy.write_bytes(src.read_bytes())  # same content under another name: same source
     second = ingest(copy, lake_dir)
     assert second["files_skipped"] == 1 and second["rows_written"] == 0
+    assert second["rows_read"] == 0 and second["files"][0]["sha256"] == first["files"][0]["sha256"]
     assert len(Lake(lake_dir).quotes("EURUSD")) == 3000
 
 
@@ -187,3 +188,17 @@ def test_cli_lake_info_json(tmp_path: Path, lake_dir: Path) -> None:
     eurusd = info["datasets"]["quotes"]["symbols"]["EURUSD"]
     assert eurusd["rows"] == 400 and eurusd["bytes"] > 0
     assert eurusd["start"].startswith("2020-01-01T00:00:00")
+
+
+def test_refused_overlap_in_a_later_partition_leaves_nothing_of_the_file(
+        tmp_path: Path, lake_dir: Path) -> None:
+    day_ms = 86_400_000
+    a = write_histdata(tmp_path / "a.csv", 1440, start_ms=EPOCH_2020 + day_ms, step_ms=60_000)
+    b = write_histdata(tmp_path / "b.csv", 4 * 1440, step_ms=60_000, seed=3)  # days 1-4
+    ingest(a, lake_dir)
+    with pytest.raises(LakeError, match="overlap"):
+        ingest(b, lake_dir)  # day 1 may be committed (own lane) before day 2 is refused
+    files = sorted(p.name for p in (lake_dir / "quotes").rglob("*.parquet"))
+    assert len(files) == 1 and not list(lake_dir.rglob("*.tmp-*"))
+    assert len(Lake(lake_dir).quotes("EURUSD")) == 1440
+    assert len(list((lake_dir / "_manifest").rglob("*.json"))) == 1  # a's only

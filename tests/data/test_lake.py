@@ -185,3 +185,22 @@ def test_encoding_at_most_4_bytes_per_tick_on_real_dukascopy(real_data: Path,
     size = sum(f.stat().st_size for f in (lake_dir / "quotes").rglob("*.parquet"))
     assert size / table.num_rows <= 4.0
     assert lake.quotes("BTCUSD").table.equals(table)
+
+
+def test_big_partition_streams_in_row_groups_and_round_trips(lake_dir: Path) -> None:
+    lake = Lake(str(lake_dir))
+    table = quotes_table(EPOCH_2020 + np.arange(300_000, dtype=np.int64) * 250)  # one day
+    writer = lake.writer("quotes", "EURUSD", Source.of_file("big.csv", "ab" * 32))
+    for lo in range(0, table.num_rows, 70_000):  # several adds, as ingest does per chunk
+        writer.add(table.slice(lo, 70_000))
+    assert sum(w.rows for w in writer.close()) == table.num_rows
+    files = list((lake_dir / "quotes").rglob("*.parquet"))
+    assert len(files) == 1 and pq.read_metadata(files[0]).num_row_groups >= 2
+    assert lake.quotes("EURUSD").table.equals(table)
+
+
+def test_unsorted_rows_are_refused_not_misfiled(lake_dir: Path) -> None:
+    lake = Lake(str(lake_dir))
+    table = quotes_table(EPOCH_2020 + np.array([0, 2 * DAY_MS, DAY_MS]))
+    with pytest.raises(LakeError, match="not sorted by time"):
+        write_source(lake, table)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tickforge.data.schemas import BARS, LINE, QUARANTINE, QUOTES
+from tickforge.data.schemas import BARS, LINE, QUARANTINE, QUOTES, TRADES
 from tickforge.data.sources.base import REJECT_SCHEMA, Chunk
-from tickforge.data.validate import Validator
+from tickforge.data.validate import SpikeParams, Validator
 
 MS = 10**6
 
@@ -191,3 +194,131 @@ def test_accounting_always_adds_up(rows: list[tuple[int, float, float]], cut: in
     kept_ts = good.column("ts").to_numpy().astype(np.int64)
     assert np.all(np.diff(kept_ts) >= 0)
     assert len(set(bad.column("line").to_pylist())) == bad.num_rows
+
+
+def reference_spikes(prices: list[float], p: SpikeParams) -> list[bool]:
+    """The spike rule written plainly over a whole file's candidate prices (last: kept)."""
+    flags = [False] * len(prices)
+    ref, scale, seen = math.nan, 0.0, 0
+    for i in range(len(prices) - 1):
+        x = prices[i]
+        if math.isnan(ref):
+            ref = x
+            continue
+        r1 = math.log(x / ref)
+        thr = p.k * max(scale, p.floor)
+        if seen >= p.warmup and abs(r1) > thr:
+            r2 = math.log(prices[i + 1] / x)
+            if abs(r2) > thr and r1 * r2 < 0 and abs(r1 + r2) < 0.5 * abs(r1):
+                flags[i] = True
+                continue
+        scale += (p.alpha * (min(abs(r1), thr) - scale) if seen >= p.warmup
+                  else (abs(r1) - scale) / (seen + 1))
+        seen += 1
+        ref = x
+    return flags
+
+
+def field_reason(bid: float | None, ask: float | None) -> str | None:
+    for name, x in (("bid", bid), ("ask", ask)):
+        if x is None:
+            return f"missing {name}"
+    for name, x in (("bid", bid), ("ask", ask)):
+        assert x is not None
+        if not math.isfinite(x):
+            return f"{name} is NaN or infinite"
+        if x <= 0:
+            return f"{name} is not positive"
+    return "crossed quote (bid > ask)" if bid > ask else None  # type: ignore[operator]
+
+
+def reference(rows: list[tuple[int, float | None, float | None]], p: SpikeParams
+              ) -> tuple[list[int], dict[int, str], int]:
+    """Rules 1-8 row by row over the whole file: (good lines, {line: reason}, duplicates)."""
+    bad: dict[int, str] = {}
+    cands: list[tuple[int, float]] = []
+    last: tuple[int, float | None, float | None] | None = None
+    latest, dups = -1, 0
+    for line, (ts, bid, ask) in enumerate(rows, start=1):
+        reason = field_reason(bid, ask)
+        if reason:
+            bad[line] = reason
+        elif last == (ts, bid, ask):
+            dups += 1
+        elif ts < latest:
+            last = (ts, bid, ask)
+            bad[line] = "timestamp out of order"
+        else:
+            last, latest = (ts, bid, ask), ts
+            cands.append((line, (bid + ask) * 0.5))  # type: ignore[operator]
+    flags = reference_spikes([mid for _, mid in cands], p)
+    bad.update({line: "spike" for (line, _), f in zip(cands, flags, strict=True) if f})
+    good = [line for (line, _), f in zip(cands, flags, strict=True) if not f]
+    return good, bad, dups
+
+
+KINDS = {"ok": lambda m: (m, m + 0.001), "missing": lambda m: (None, m),
+         "nan": lambda m: (float("nan"), m), "zero": lambda m: (0.0, m),
+         "crossed": lambda m: (m, m - 0.01), "inf": lambda m: (m, float("inf"))}
+ROW = st.tuples(st.sampled_from([1, 1, 1, 1, 0, -3]),  # time step: mostly forward
+                st.sampled_from([1.0] * 12 + [1.0002, 1.0004, 1.03, 1.06, 1.1]),
+                st.sampled_from(["ok"] * 8 + list(KINDS)))
+
+
+def file_rows(items: list[tuple[int, float, str] | None]) -> list[tuple[int, float | None, float]]:
+    """Rows (ts, bid, ask) from (time step, mid, kind); ``None`` repeats the row before."""
+    rows: list[tuple[int, float | None, float]] = []
+    ts = 10
+    for item in items:
+        if item is None:
+            if rows:
+                rows.append(rows[-1])
+            continue
+        step, mid, kind = item
+        ts += step
+        rows.append((ts, *KINDS[kind](mid)))  # type: ignore[arg-type]
+    return rows or [(0, 1.0, 1.0)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), ROW), min_size=20, max_size=100),
+       st.lists(st.integers(1, 99), max_size=4))
+def test_kernel_matches_plain_reference_for_any_chunking(
+        items: list[tuple[int, float, str] | None], cuts: list[int]) -> None:
+    rows = file_rows(items)
+    params = SpikeParams(k=2.0, alpha=0.3, warmup=2, floor=1e-4)  # spikes are frequent
+    bounds = sorted({0, len(rows), *(c for c in cuts if c < len(rows))})
+    chunks = [quote_chunk([r[0] for r in rows[lo:hi]], [r[1] for r in rows[lo:hi]],
+                          [r[2] for r in rows[lo:hi]], line0=lo + 1)
+              for lo, hi in itertools.pairwise(bounds)]
+    good, bad, dups = run_all(Validator("quotes", "a.csv", spikes=params), chunks)
+    want_good, want_bad, want_dups = reference(rows, params)
+    assert reasons(bad) == want_bad
+    assert dups == want_dups
+    ts = (good.column("ts").to_numpy().astype(np.int64) // MS).tolist()
+    assert ts == [rows[line - 1][0] for line in want_good]
+    assert good.column("bid").to_pylist() == [rows[line - 1][1] for line in want_good]
+
+
+def trade_chunk(ts_ms: list[int], price: list[float], trade_id: list[str | None],
+                line0: int = 1) -> Chunk:
+    n = len(ts_ms)
+    table = pa.table({
+        "ts": pa.array(np.asarray(ts_ms, np.int64) * MS, TRADES.field("ts").type),
+        "price": pa.array(price, pa.float64()), "size": pa.array([1.0] * n),
+        "side": pa.array([1] * n, pa.int8()), "trade_id": pa.array(trade_id, pa.string()),
+        LINE: pa.array(np.arange(line0, line0 + n, dtype=np.int64)),
+    })
+    return Chunk("trades", table, raw_lines=lambda ls: [f"raw {x}" for x in ls], lines_read=n)
+
+
+def test_trade_duplicates_compare_every_column_across_chunks() -> None:
+    v = Validator("trades", "t.csv")
+    first = trade_chunk([1, 2], [10.0, 10.5], ["a", "b"])
+    second = trade_chunk([2, 2, 2, 2, 3], [10.5, 10.5, 10.5, 10.5, 11.0],
+                         ["b", "c", None, None, "d"], line0=3)
+    good, bad, dups = run_all(v, [first, second])
+    assert dups == 2  # line 3 repeats line 2 (other chunk); line 6 repeats line 5 (null id)
+    assert bad.num_rows == 0
+    assert good.column("trade_id").to_pylist() == ["a", "b", "c", None, "d"]
+    assert v.check_accounting()

@@ -12,9 +12,11 @@ is written last. A file that cannot be used at all raises a one-line
 from __future__ import annotations
 
 import hashlib
+import mmap
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,12 +24,25 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from tickforge.data.lake import OVERLAP_CHOICES, Lake, OnOverlap, Source, SourceWriter
+from tickforge.data.lake import (
+    OVERLAP_CHOICES,
+    DeferredSource,
+    Lake,
+    OnOverlap,
+    Source,
+    SourceWriter,
+)
 from tickforge.data.schemas import QUARANTINE
 from tickforge.data.sources.base import Chunk, Reader, ReadOptions
 from tickforge.data.validate import Validator
 from tickforge.errors import DataFormatError, LakeError, TickforgeError
 from tickforge.progress import ProgressFn, no_progress
+
+# Reader block size for ingest: small blocks keep the encoder thread busy from the start
+# (it works on block N while block N+1 is parsed) and fresh small buffers are cheaper to
+# allocate than 64 MB ones; parsing is as fast from 4 MB blocks up (measured).
+BLOCK_BYTES = 4 << 20
+HASH_WINDOW = 16 << 20  # bytes of the mapped file hashed before their pages are released
 
 
 @dataclass
@@ -109,28 +124,49 @@ def ingest_files(paths: Sequence[Path | str], fmt: str, options: ReadOptions, la
 
 def ingest_file(lake: Lake, reader: Reader, path: Path, options: ReadOptions,
                 on_overlap: OnOverlap, progress: ByteProgress | None = None) -> FileReport:
-    """Ingest one source file (or skip it when its content is already in the lake)."""
+    """Ingest one source file (or skip it when its content is already in the lake).
+
+    The sha256 is computed on a thread while the first blocks are parsed, validated and
+    encoded; partitions are committed (named after it) only once it is known, and a file
+    already in the manifest stops there with nothing written.
+    """
     t0 = time.perf_counter()
-    sha = sha256_of(path)
-    report = FileReport(str(path), sha, bytes=path.stat().st_size)
-    if lake.has_source(options.symbol, sha):
-        report.status = "skipped"
-        return report
-    run = FileRun(lake, path, Source.of_file(path.name, sha), options, on_overlap, report)
-    try:
-        run.consume(read_chunks(reader, path, options), progress)
-        run.finish()
-    except BaseException:
-        run.rollback()
-        raise
+    report = FileReport(str(path), "", bytes=path.stat().st_size)
+    with ThreadPoolExecutor(1, thread_name_prefix="tickforge-sha256") as hasher:
+        source = DeferredSource(path.name, hasher.submit(identify, lake, path, options.symbol))
+        run = FileRun(lake, path, source, options, on_overlap, report)
+        try:
+            run.consume(read_chunks(reader, path, options), progress)
+            run.finish()
+        except BaseException as exc:
+            run.rollback()
+            if isinstance(exc, AlreadyIngested):
+                return FileReport(str(path), exc.sha256, status="skipped", bytes=report.bytes)
+            raise
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
+
+
+class AlreadyIngested(Exception):
+    """The file's content is in the lake's manifest (raised to stop reading it)."""
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__(sha256)
+        self.sha256 = sha256
+
+
+def identify(lake: Lake, path: Path, symbol: str) -> Source:
+    """The file as a lake source (by content hash); AlreadyIngested if the lake has it."""
+    sha = sha256_of(path)
+    if lake.has_source(symbol, sha):
+        raise AlreadyIngested(sha)
+    return Source.of_file(path.name, sha)
 
 
 class FileRun:
     """The state of ingesting one file: validator, partition writer and counts."""
 
-    def __init__(self, lake: Lake, path: Path, source: Source, options: ReadOptions,
+    def __init__(self, lake: Lake, path: Path, source: DeferredSource, options: ReadOptions,
                  on_overlap: OnOverlap, report: FileReport) -> None:
         self.lake = lake
         self.path = path
@@ -155,6 +191,13 @@ class FileRun:
             self.report.duplicates += dups
             if progress is not None:
                 progress.chunk(chunk)
+            self.stop_if_known()
+
+    def stop_if_known(self) -> None:
+        """Stop reading as soon as the hash says the lake already has this file."""
+        future = self.source.future
+        if future.done() and isinstance(future.exception(), AlreadyIngested):
+            future.result()
 
     def start(self, chunk: Chunk) -> None:
         self.report.dataset = chunk.dataset
@@ -163,6 +206,8 @@ class FileRun:
                                        self.on_overlap)
 
     def finish(self) -> None:
+        source = self.source.resolve()
+        self.report.sha256 = source.sha256
         if self.validator is None or self.writer is None:
             raise DataFormatError("the file holds no data rows", file=str(self.path),
                                   hint="check --format, or that the file is not empty")
@@ -174,8 +219,8 @@ class FileRun:
         self.count(written, quarantine)
         self.check_usable(quarantine)
         self.lake.write_quarantine(self.report.dataset or "quotes", self.options.symbol,
-                                   self.source, quarantine)
-        self.lake.write_manifest(self.options.symbol, self.source.sha256, self.manifest())
+                                   source, quarantine)
+        self.lake.write_manifest(self.options.symbol, source.sha256, self.manifest())
 
     def count(self, written: list[Any], quarantine: pa.Table) -> None:
         r = self.report
@@ -201,7 +246,7 @@ class FileRun:
 
     def manifest(self) -> dict[str, Any]:
         r = self.report
-        return {"sha256": self.source.sha256, "source": str(self.path), "name": self.path.name,
+        return {"sha256": r.sha256, "source": str(self.path), "name": self.path.name,
                 "symbol": self.options.symbol, "dataset": r.dataset, "bytes": r.bytes,
                 "rows_read": r.rows_read, "rows_written": r.rows_written,
                 "rows_quarantined": r.rows_quarantined, "duplicates": r.duplicates,
@@ -270,7 +315,10 @@ def expand(paths: Sequence[Path | str], fmt: str) -> list[Path]:
 
 
 def read_chunks(reader: Reader, path: Path, options: ReadOptions) -> Iterator[Chunk]:
-    """The reader's chunks; low-level decode errors become one-line DataFormatErrors."""
+    """The reader's chunks (blocks of at most ``BLOCK_BYTES``); low-level decode errors
+    become one-line DataFormatErrors."""
+    if options.block_bytes > BLOCK_BYTES:
+        options = replace(options, block_bytes=BLOCK_BYTES)
     try:
         yield from reader.read(path, options)
     except TickforgeError:
@@ -281,5 +329,21 @@ def read_chunks(reader: Reader, path: Path, options: ReadOptions) -> Iterator[Ch
 
 
 def sha256_of(path: Path) -> str:
+    """Content hash of a file, memory-mapped (no copy through a read buffer) when possible.
+
+    The mapping is hashed in windows whose pages are released after use, so the file never
+    counts in the process's resident memory.
+    """
+    digest = hashlib.sha256()
     with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+        try:
+            view = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):  # empty file, or not mappable (pipe, special file)
+            return hashlib.file_digest(f, "sha256").hexdigest()
+        with view:
+            for start in range(0, len(view), HASH_WINDOW):
+                end = min(start + HASH_WINDOW, len(view))
+                with memoryview(view)[start:end] as window:
+                    digest.update(window)
+                view.madvise(mmap.MADV_DONTNEED, start, end - start)
+    return digest.hexdigest()

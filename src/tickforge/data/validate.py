@@ -30,12 +30,16 @@ Rules, in this order (a row gets the first reason that applies):
    the next row, the last candidate row of each chunk is held back and returned with the
    next chunk (or by :meth:`Validator.finish`).
 
-Everything is vectorised NumPy except the spike scan (a numba kernel in
-:mod:`tickforge.data.validate_nb`).
+Speed: rules 2-8 run in ONE numba pass over the chunk's column arrays
+(:func:`tickforge.data.validate_nb.check_rows`), which writes a ``uint8`` reason code per
+row into a buffer reused from chunk to chunk. Columns reach the kernel zero-copy; good rows
+leave as zero-copy slices of the chunk (a copy only when bad rows split them into many
+runs); only the few bad rows become Python objects (quarantine records).
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -43,9 +47,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tickforge.data.schemas import LINE, QUARANTINE
+from tickforge.data import validate_nb as vnb
+from tickforge.data.schemas import DATASETS, LINE, QUARANTINE
 from tickforge.data.sources.base import Chunk, Dataset
-from tickforge.data.validate_nb import spike_flags
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "quotes": ("ts", "bid", "ask"),
@@ -62,6 +66,10 @@ SIZES: dict[str, tuple[str, ...]] = {
     "trades": ("size",),
     "bars": ("volume",),
 }
+RULES = {"quotes": vnb.RULE_CROSSED, "trades": vnb.RULE_NONE, "bars": vnb.RULE_BARS}
+SPIKE_MODES = {"quotes": 2, "trades": 1, "bars": 0}  # mid price, price, no spike rule
+MAX_RUNS = 32  # good rows split into more runs than this are copied (take), not sliced
+INT64_MIN = np.iinfo(np.int64).min
 
 
 @dataclass(frozen=True)
@@ -83,50 +91,64 @@ class Pending:
     raw: str
 
 
-Rule = tuple[np.ndarray, str]
+def reason_texts(dataset: str) -> dict[int, str]:
+    """Field-rule code -> reason text (the numbering :func:`check_rows` uses)."""
+    texts = [f"missing {name}" for name in REQUIRED[dataset]]
+    for name in PRICES[dataset]:
+        texts += [f"{name} is NaN or infinite", f"{name} is not positive"]
+    texts += [f"negative {name}" for name in SIZES[dataset]]
+    if dataset == "quotes":
+        texts.append("crossed quote (bid > ask)")
+    if dataset == "bars":
+        texts += ["impossible bar: high below low", "impossible bar: high below open/close",
+                  "impossible bar: low above open/close"]
+    out = {code: text for code, text in enumerate(texts, start=1)}
+    out[vnb.OUT_OF_ORDER] = "timestamp out of order"
+    out[vnb.SPIKE] = "spike"
+    return out
 
 
-def column_float(table: pa.Table, name: str) -> np.ndarray:
-    """A float column as float64 NumPy (nulls -> NaN); absent -> all NaN."""
-    if name not in table.column_names:
-        return np.full(table.num_rows, np.nan)
-    col = table.column(name)
-    if not pa.types.is_floating(col.type):
-        col = pc.cast(col, pa.float64())
-    return np.asarray(col.to_numpy(), dtype=np.float64)
-
-
-def column_values(table: pa.Table, name: str) -> np.ndarray:
-    """Any column as NumPy for equality tests (timestamps as int64, nulls kept apart)."""
-    col = table.column(name)
-    if pa.types.is_timestamp(col.type):
-        return ts_int64(col)
-    if pa.types.is_floating(col.type):
-        return np.asarray(col.to_numpy(), dtype=np.float64)
-    if col.null_count == 0 and (pa.types.is_integer(col.type) or pa.types.is_boolean(col.type)):
-        return np.asarray(col.to_numpy())
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+def read_only(values: np.ndarray) -> np.ndarray:
+    """A read-only view (so every kernel argument has one numba type)."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
 
 
 def ts_int64(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Timestamps as int64 ns (nulls -> 0; check nulls separately)."""
+    """Timestamps as int64 ns, zero-copy when possible (nulls -> 0; check nulls apart)."""
+    if col.type != pa.timestamp("ns", tz="UTC") and col.type != pa.timestamp("ns"):
+        col = pc.cast(col, pa.timestamp("ns", tz="UTC"))
     if col.null_count:
         col = pc.fill_null(col, pa.scalar(0, col.type))
-    return np.asarray(col.to_numpy()).view(np.int64)
+    return np.ascontiguousarray(np.asarray(col.to_numpy()).view(np.int64))
 
 
-def equal_to_previous(values: np.ndarray, last: object, has_last: bool) -> np.ndarray:
-    """``values[i] == values[i-1]`` (``last`` before the first); NaN equals NaN."""
-    prev = np.empty_like(values)
-    prev[1:] = values[:-1]
-    if values.size:
-        prev[0] = last if has_last else values[0]
-    same = np.asarray(values == prev, dtype=bool)
-    if values.dtype.kind == "f":
-        same |= np.isnan(values) & np.isnan(prev)
-    if values.size and not has_last:
-        same[0] = False
-    return same
+class Buffers:
+    """Per-row scratch arrays reused from chunk to chunk (fresh big buffers are slow)."""
+
+    def __init__(self) -> None:
+        self.codes = np.zeros(0, np.uint8)
+        self.nan = np.zeros(0)
+
+    def reserve(self, n: int) -> None:
+        if n > self.codes.size:
+            size = max(n, self.codes.size * 5 // 4)
+            self.codes = np.zeros(size, np.uint8)
+            self.nan = np.full(size, np.nan)
+            self.nan.flags.writeable = False
+
+    def float_column(self, table: pa.Table, name: str) -> np.ndarray:
+        """A float column as float64 NumPy (nulls -> NaN), zero-copy when it has no nulls."""
+        n = table.num_rows
+        if name not in table.column_names:
+            return self.nan[:n]
+        col = table.column(name)
+        if col.null_count == n:
+            return self.nan[:n]
+        if not pa.types.is_float64(col.type):
+            col = pc.cast(col, pa.float64())
+        return read_only(np.ascontiguousarray(col.to_numpy(), dtype=np.float64))
 
 
 class Validator:
@@ -137,10 +159,17 @@ class Validator:
         self.dataset = dataset
         self.source_file = source_file
         self.symbol = symbol
-        self.spikes = spikes if dataset in ("quotes", "trades") else None
-        self.last_ts = np.iinfo(np.int64).min
-        self.last_row: dict[str, object] | None = None
-        self.spike_state = np.array([np.nan, 0.0, 0.0])
+        self.reasons = reason_texts(dataset)
+        self.spike_mode = SPIKE_MODES[dataset] if spikes is not None else 0
+        p = spikes or SpikeParams()
+        self.params = np.array([p.k, p.alpha, p.warmup, p.floor], np.float64)
+        self.istate = np.array([0, 0, INT64_MIN, 0], np.int64)
+        self.fstate = np.array([np.nan, 0.0, 0.0, np.nan])
+        self.last_vals = np.full(6, np.nan)
+        self.last_keys: dict[str, object] = {}
+        self.last_key_codes = np.zeros(0, np.int64)
+        self.out = np.zeros(8, np.int64)
+        self.buffers = Buffers()
         self.pending: Pending | None = None
         self.schema: pa.Schema | None = None
         self.rows_read = self.rows_good = self.rows_quarantined = self.duplicates = 0
@@ -151,31 +180,22 @@ class Validator:
     def validate(self, chunk: Chunk) -> tuple[pa.Table, pa.Table, int]:
         """Split a chunk into (good rows, quarantine rows, number of duplicates)."""
         table = chunk.table
-        n = table.num_rows
         if self.schema is None:
             self.schema = self.canonical(table.slice(0, 0)).schema
-        self.rows_read += n + chunk.rejects.num_rows
-        codes, reasons = self.field_checks(table)
-        valid_idx = np.flatnonzero(codes == 0)
-        cols = {name: column_values(table, name) for name in table.column_names if name != LINE}
-        dup = self.duplicates_among(cols, valid_idx)
-        cand_idx = valid_idx[~dup]
-        ts = cols["ts"][cand_idx]
-        early = ts < self.running_max_before(ts)
-        bad_idx = np.flatnonzero(codes)
-        bad_reasons = [reasons[c - 1] for c in codes[bad_idx]]
-        ooo_idx = cand_idx[early]
-        cand_idx = cand_idx[~early]
-        if cand_idx.size:
-            self.last_ts = max(self.last_ts, int(cols["ts"][cand_idx].max()))
-        good, spike_tables = self.judge_spikes(table, chunk, cand_idx)
-        lines = table.column(LINE).to_numpy() if n else np.zeros(0, np.int64)
-        quarantine = self.quarantine_table(
-            chunk, lines,
-            [(bad_idx, bad_reasons), (ooo_idx, ["timestamp out of order"] * ooo_idx.size)],
-            spike_tables,
-        )
-        n_dup = int(dup.sum())
+        self.rows_read += table.num_rows + chunk.rejects.num_rows
+        codes = self.check(table)
+        out = self.out
+        goods: list[pa.Table] = []
+        extra: list[pa.Table] = []
+        if self.pending is not None and out[vnb.O_VERDICT] != vnb.NO_VERDICT:
+            self.resolve_pending(bool(out[vnb.O_VERDICT]), goods, extra)
+        if out[vnb.O_GOOD]:
+            goods.append(kept_rows(table, codes, out))
+        if out[vnb.O_HELD] >= 0:
+            self.hold_back(table, chunk, int(out[vnb.O_HELD]))
+        good = self.joined(goods)
+        quarantine = self.quarantine_table(chunk, table, codes, extra)
+        n_dup = int(out[vnb.O_DUP])
         self.count(good.num_rows, quarantine.num_rows, n_dup)
         return good, quarantine, n_dup
 
@@ -183,6 +203,7 @@ class Validator:
         """End of file: the held-back row is good (nothing follows it to make it a spike)."""
         good = self.canonical(self.pending.row) if self.pending else self.empty_good()
         self.pending = None
+        self.istate[vnb.I_PENDING] = 0
         self.count(good.num_rows, 0, 0)
         return good, QUARANTINE.empty_table()
 
@@ -192,118 +213,87 @@ class Validator:
         total = self.rows_good + self.rows_quarantined + self.duplicates + held
         return total == self.rows_read
 
-    # ------------------------------------------------------------ rules
+    # ------------------------------------------------------------ the kernel
 
-    def field_checks(self, table: pa.Table) -> tuple[np.ndarray, list[str]]:
-        """Per-row code of the first failing rule (0 = passes) and the reason texts."""
-        rules = self.missing_rules(table) + self.price_rules(table)
-        codes = np.zeros(table.num_rows, np.int16)
-        reasons = []
-        for mask, reason in rules:
-            reasons.append(reason)
-            codes[(codes == 0) & mask] = len(reasons)
-        return codes, reasons
+    def check(self, table: pa.Table) -> np.ndarray:
+        """Run :func:`check_rows` over the chunk; returns the per-row codes."""
+        n = table.num_rows
+        self.buffers.reserve(n)
+        codes = self.buffers.codes[:n]
+        self.preset_missing(table, codes)
+        ts = read_only(ts_int64(table.column("ts")) if "ts" in table.column_names
+                       else np.zeros(n, np.int64))
+        prices = [self.buffers.float_column(table, name) for name in PRICES[self.dataset]]
+        sizes = [self.buffers.float_column(table, name) for name in SIZES[self.dataset]]
+        names = self.key_names(table)
+        keys = self.key_arrays(table, names)
+        p, s = padded(prices, 4), padded(sizes, 2)
+        vnb.check_rows(ts, p[0], p[1], p[2], p[3], len(prices), s[0], s[1], len(sizes),
+                       keys, self.last_key_codes, codes, RULES[self.dataset],
+                       len(REQUIRED[self.dataset]) + 1, self.spike_mode, self.params,
+                       self.istate, self.fstate, self.last_vals, self.out)
+        last_valid = int(self.out[vnb.O_LAST_VALID])
+        if names and last_valid >= 0:
+            self.last_keys = {name: table.column(name)[last_valid].as_py() for name in names}
+        return codes
 
-    def missing_rules(self, table: pa.Table) -> list[Rule]:
-        rules = []
-        for name in REQUIRED[self.dataset]:
+    def preset_missing(self, table: pa.Table, codes: np.ndarray) -> None:
+        """``missing <field>`` codes (rule 1); every other row starts at 0."""
+        codes[:] = vnb.GOOD
+        for code, name in enumerate(REQUIRED[self.dataset], start=1):
             if name not in table.column_names:
-                rules.append((np.ones(table.num_rows, bool), f"missing {name}"))
+                codes[codes == vnb.GOOD] = code
             elif table.column(name).null_count:
                 mask = np.asarray(pc.is_null(table.column(name)).to_numpy(zero_copy_only=False))
-                rules.append((mask, f"missing {name}"))
-        return rules
+                codes[(codes == vnb.GOOD) & mask] = code
 
-    def price_rules(self, table: pa.Table) -> list[Rule]:
-        prices = {name: column_float(table, name) for name in PRICES[self.dataset]}
-        rules: list[Rule] = []
-        for name, x in prices.items():
-            rules.append((~np.isfinite(x), f"{name} is NaN or infinite"))
-            rules.append((x <= 0, f"{name} is not positive"))
-        for name in SIZES[self.dataset]:
-            if name in table.column_names:
-                rules.append((column_float(table, name) < 0, f"negative {name}"))
-        if self.dataset == "quotes":
-            rules.append((prices["bid"] > prices["ask"], "crossed quote (bid > ask)"))
-        if self.dataset == "bars":
-            rules += bar_rules(prices["open"], prices["high"], prices["low"], prices["close"])
-        return rules
+    def key_names(self, table: pa.Table) -> list[str]:
+        """Columns compared for duplicates besides ts, prices and sizes (e.g. trade_id)."""
+        floats = {"ts", LINE, *PRICES[self.dataset], *SIZES[self.dataset]}
+        return [name for name in table.column_names if name not in floats]
 
-    def duplicates_among(self, cols: dict[str, np.ndarray], valid_idx: np.ndarray) -> np.ndarray:
-        """Rows (of the valid ones) identical to the previous valid row; updates the state."""
-        every = valid_idx.size == next(iter(cols.values())).size
-        same = np.ones(valid_idx.size, bool)
-        last = self.last_row
-        for name, values in cols.items():
-            v = values if every else values[valid_idx]
-            has_last = last is not None and name in last
-            same &= equal_to_previous(v, last.get(name) if last else None, has_last)
-        if valid_idx.size:
-            i = valid_idx[-1]
-            self.last_row = {name: values[i] for name, values in cols.items()}
-        return same
+    def key_arrays(self, table: pa.Table, names: list[str]) -> np.ndarray:
+        """Equality keys (dictionary indices, nulls encoded too) of the extra columns; sets
+        :attr:`last_key_codes` to the previous chunk's last valid row in the same key space
+        (-1: not in this chunk)."""
+        keys = np.zeros((len(names), table.num_rows), np.int64)
+        self.last_key_codes = np.full(len(names), -1, np.int64)
+        for j, name in enumerate(names):
+            encoded = pc.dictionary_encode(table.column(name).combine_chunks(),
+                                           null_encoding="encode")
+            keys[j] = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
+            if name in self.last_keys:
+                self.last_key_codes[j] = index_of(encoded.dictionary, self.last_keys[name])
+        return keys
 
-    def running_max_before(self, ts: np.ndarray) -> np.ndarray:
-        """For each row, the latest timestamp among the rows kept before it."""
-        if not ts.size or (ts[0] >= self.last_ts and bool(np.all(ts[1:] >= ts[:-1]))):
-            return np.full(ts.size, np.iinfo(np.int64).min)
-        before = np.empty_like(ts)
-        before[0] = self.last_ts
-        before[1:] = ts[:-1]
-        return np.maximum.accumulate(before)
+    # ------------------------------------------------------------ held-back row
 
-    def judge_spikes(self, table: pa.Table, chunk: Chunk,
-                     cand_idx: np.ndarray) -> tuple[pa.Table, list[pa.Table]]:
-        """Good rows of the chunk (with the previous held-back row first) and spike rows."""
-        if self.spikes is None:
-            return self.canonical(take(table, cand_idx)), []
-        price = self.spike_price(table, cand_idx)
+    def resolve_pending(self, spike: bool, goods: list[pa.Table],
+                        extra: list[pa.Table]) -> None:
         pending = self.pending
-        seq = price if pending is None else np.concatenate([[self.pending_price()], price])
-        p = self.spikes
-        flags = spike_flags(seq, self.spike_state, p.k, p.alpha, p.warmup, p.floor)
-        goods: list[pa.Table] = []
-        spikes: list[pa.Table] = []
-        if pending is not None and cand_idx.size:
-            if flags[0]:
-                spikes.append(self.rows_table([pending.line], [pending.raw], ["spike"]))
-            else:
-                goods.append(self.canonical(pending.row))
-            flags = flags[1:]
-        if cand_idx.size:
-            keep = cand_idx[:-1][~flags]
-            spike_idx = cand_idx[:-1][flags]
-            goods.append(self.canonical(take(table, keep)))
-            if spike_idx.size:
-                lines = table.column(LINE).to_numpy()[spike_idx]
-                raw = chunk.raw_lines(lines)
-                spikes.append(self.rows_table(lines, raw, ["spike"] * lines.size))
-            self.hold_back(table, chunk, int(cand_idx[-1]))
-        good = pa.concat_tables(goods) if goods else self.empty_good()
-        return good, spikes
-
-    # ------------------------------------------------------------ helpers
-
-    def spike_price(self, table: pa.Table, idx: np.ndarray) -> np.ndarray:
-        if self.dataset == "quotes":
-            return (column_float(table, "bid")[idx] + column_float(table, "ask")[idx]) * 0.5
-        return column_float(table, "price")[idx]
-
-    def pending_price(self) -> float:
-        assert self.pending is not None
-        return float(self.spike_price(self.pending.row, np.array([0]))[0])
+        assert pending is not None
+        if spike:
+            extra.append(self.rows_table([pending.line], [pending.raw], ["spike"]))
+        else:
+            goods.append(pending.row)
+        self.pending = None
 
     def hold_back(self, table: pa.Table, chunk: Chunk, i: int) -> None:
         line = int(table.column(LINE)[i].as_py())
         raw = chunk.raw_lines(np.array([line], np.int64))
-        self.pending = Pending(table.take([i]), line, raw[0] if raw else "")
+        self.pending = Pending(table.slice(i, 1), line, raw[0] if raw else "")
+
+    # ------------------------------------------------------------ helpers
+
+    def joined(self, goods: list[pa.Table]) -> pa.Table:
+        if not goods:
+            return self.empty_good()
+        return self.canonical(goods[0] if len(goods) == 1 else pa.concat_tables(goods))
 
     def canonical(self, table: pa.Table) -> pa.Table:
         return table.drop_columns([LINE]) if LINE in table.column_names else table
 
     def empty_good(self) -> pa.Table:
-        from tickforge.data.schemas import DATASETS
-
         return (self.schema or DATASETS[self.dataset]).empty_table()
 
     def count(self, good: int, quarantined: int, duplicates: int) -> None:
@@ -311,8 +301,7 @@ class Validator:
         self.rows_quarantined += quarantined
         self.duplicates += duplicates
 
-    def quarantine_table(self, chunk: Chunk, lines: np.ndarray,
-                         groups: list[tuple[np.ndarray, list[str]]],
+    def quarantine_table(self, chunk: Chunk, table: pa.Table, codes: np.ndarray,
                          extra: list[pa.Table]) -> pa.Table:
         tables = list(extra)
         rej = chunk.rejects
@@ -320,10 +309,11 @@ class Validator:
             tables.append(self.rows_table(rej.column("line").to_numpy(),
                                           rej.column("raw").to_pylist(),
                                           rej.column("reason").to_pylist()))
-        for idx, reasons in groups:
-            if idx.size:
-                sel = lines[idx]
-                tables.append(self.rows_table(sel, chunk.raw_lines(sel), reasons))
+        if self.out[vnb.O_BAD]:
+            bad = np.flatnonzero((codes != vnb.GOOD) & (codes != vnb.DUP) & (codes != vnb.HELD))
+            lines = table.column(LINE).to_numpy()[bad]
+            reasons = [self.reasons[int(c)] for c in codes[bad]]
+            tables.append(self.rows_table(lines, chunk.raw_lines(lines), reasons))
         if not tables:
             return QUARANTINE.empty_table()
         out = pa.concat_tables(tables)
@@ -343,18 +333,35 @@ class Validator:
         }, schema=QUARANTINE)
 
 
-def bar_rules(o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray) -> list[Rule]:
-    return [
-        (h < low, "impossible bar: high below low"),
-        (h < np.maximum(o, c), "impossible bar: high below open/close"),
-        (low > np.minimum(o, c), "impossible bar: low above open/close"),
-    ]
+def padded(columns: list[np.ndarray], size: int) -> list[np.ndarray]:
+    """``columns`` repeated up to ``size`` entries (the kernel's unused slots)."""
+    return columns + [columns[0]] * (size - len(columns))
+
+
+def index_of(dictionary: pa.Array, value: object) -> int:
+    """Position of ``value`` (None: the null entry) in a dictionary, -1 when absent."""
+    if value is None:
+        nulls = np.flatnonzero(dictionary.is_null().to_numpy(zero_copy_only=False))
+        return int(nulls[0]) if nulls.size else -1
+    found = pc.index(dictionary, pa.scalar(value, dictionary.type))
+    return int(found.as_py())
+
+
+def kept_rows(table: pa.Table, codes: np.ndarray, out: np.ndarray) -> pa.Table:
+    """The rows coded GOOD: one zero-copy slice when they are contiguous (the usual case)."""
+    n_good, first = int(out[vnb.O_GOOD]), int(out[vnb.O_FIRST])
+    if int(out[vnb.O_LAST]) - first + 1 == n_good:
+        return table.slice(first, n_good)
+    return take(table, np.flatnonzero(codes == vnb.GOOD))
 
 
 def take(table: pa.Table, idx: np.ndarray) -> pa.Table:
-    """Rows ``idx`` (sorted); a zero-copy slice when they are contiguous."""
+    """Rows ``idx`` (sorted): zero-copy slices of their runs when there are few runs."""
     if idx.size == 0:
         return table.slice(0, 0)
-    if idx[-1] - idx[0] + 1 == idx.size:
-        return table.slice(int(idx[0]), int(idx.size))
-    return table.take(idx)
+    cuts = np.flatnonzero(np.diff(idx) != 1) + 1
+    if cuts.size >= MAX_RUNS:
+        return table.take(idx)
+    bounds = [0, *cuts.tolist(), idx.size]
+    return pa.concat_tables([table.slice(int(idx[lo]), hi - lo)
+                             for lo, hi in itertools.pairwise(bounds)])
