@@ -193,9 +193,16 @@ def ingest(
     from tickforge.data.sources.base import ReadOptions
 
     mapping = dict(parse_params_raw(columns.split(","))) if columns else None
+    if dataset not in (None, "quotes", "trades", "bars"):
+        raise ConfigError(f"--dataset '{dataset}' is not one of quotes, trades, bars")
     options = ReadOptions(
-        symbol=symbol, point=point, tz=tz, columns=mapping, ts_format=ts_format, dataset=dataset
-    )  # type: ignore[arg-type]
+        symbol=symbol,
+        point=point,
+        tz=tz,
+        columns=mapping,
+        ts_format=ts_format,
+        dataset=dataset,  # type: ignore[arg-type]  # checked just above
+    )
     with progress_bar(f"ingest {symbol}") as update:
         report = ingest_files(paths, fmt, options, lake, on_overlap=on_overlap, progress=update)
     emit(report.as_dict(), as_json)
@@ -356,7 +363,7 @@ def build_backtest_config(
             base["commission"] = CommissionConfig(**parse_params(commission.split(",")))
         if slippage:
             model, _, value = slippage.partition("=")
-            base["slippage"] = SlippageConfig(model=model, value=float(value or 0))  # type: ignore[arg-type]
+            base["slippage"] = SlippageConfig(model=model, value=float(value or 0))
         return BacktestConfig(**base)
     except (ValidationError, ValueError, TypeError) as exc:
         raise ConfigError(one_line_validation(exc)) from exc
@@ -461,7 +468,7 @@ def build_sweep_config(
             constraints=tuple(constraints or ()),
             objective=objective,
             maximize=not minimize,
-            method=method,  # type: ignore[arg-type]
+            method=method,
             n_trials=n_trials,
             scheduler=scheduler,
             top=top,

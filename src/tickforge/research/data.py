@@ -39,7 +39,7 @@ def to_pandas(data: Any) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return data
     if hasattr(data, "to_pandas"):
-        return data.to_pandas()  # type: ignore[no-any-return]
+        return data.to_pandas()
     raise ConfigError(f"cannot use {type(data).__name__} as market data", field="data",
                       hint="pass a pandas/polars/arrow table with a ts column")
 

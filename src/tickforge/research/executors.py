@@ -84,7 +84,10 @@ def _init_worker(ref: DataRef, payload: Any) -> None:
 
 
 class Executor(Protocol):
-    workers: int
+    @property
+    def workers(self) -> int:
+        """How many tasks can run at once."""
+        ...
 
     def map(self, task: Task, ref: DataRef, batches: Sequence[Batch],
             progress: ProgressFn = no_progress) -> list[Rows]:

@@ -11,7 +11,7 @@ import html
 import itertools
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ def heatmap_frames(result: SweepResult) -> list[tuple[str, str, pd.DataFrame]]:
     table = result.table
     names = [n for n in result.param_names
              if n in table and pd.api.types.is_numeric_dtype(table[n]) and table[n].nunique() > 1]
-    agg = "max" if result.config.maximize else "min"
+    agg: Literal["max", "min"] = "max" if result.config.maximize else "min"
     out = []
     for x, y in itertools.islice(itertools.combinations(names, 2), MAX_HEATMAPS):
         pivot = table.pivot_table(index=y, columns=x, values=result.objective, aggfunc=agg)

@@ -134,5 +134,5 @@ def random_frame(space: Mapping[str, tuple[float, float]], n: int, seed: int,
 
 def to_param_sets(frame: pd.DataFrame) -> list[dict[str, Scalar]]:
     """Rows as plain Python dicts (numpy scalars converted), ready for BacktestConfig.params."""
-    return [{k: v.item() if hasattr(v, "item") else v for k, v in row.items()}
+    return [{str(k): v.item() if hasattr(v, "item") else v for k, v in row.items()}
             for row in frame.to_dict("records")]

@@ -38,7 +38,7 @@ def parse_span(spec: str, field: str = "window") -> pd.DateOffset:
     if match is None or int(match.group(1)) == 0:
         raise ConfigError(f"'{spec}' is not a window length", field=field,
                           hint="e.g. 6M (months), 30D (days), 2W, 1Y, 12h, 90min")
-    return pd.DateOffset(**{_UNITS[match.group(2)]: int(match.group(1))})
+    return pd.DateOffset(**{_UNITS[match.group(2)]: int(match.group(1))})  # type: ignore[arg-type]
 
 
 def _utc(ts: object) -> pd.Timestamp:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tickforge.data.sources.base import Chunk, ReadOptions
+from tickforge.data.sources.base import Chunk, Dataset, ReadOptions
 from tickforge.data.sources.blocks import head_lines
 from tickforge.data.sources.tabular import (
     LINE,
@@ -46,7 +46,7 @@ def _side(maker: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.fill_null(side, pa.scalar(0, pa.int8()))
 
 
-def _trades(id_col: str, qty_col: str, time_col: str):  # type: ignore[no-untyped-def]
+def _trades(id_col: str, qty_col: str, time_col: str):
     def finish(table: pa.Table, options: ReadOptions) -> Finished:
         return Finished(canonical("trades", {
             "ts": epoch_to_ns(table.column(time_col)),
@@ -82,7 +82,7 @@ def _names(path: Path, full: tuple[str, ...], minimum: int) -> tuple[tuple[str, 
 
 
 def _read(path: Path, options: ReadOptions, full: tuple[str, ...], minimum: int,
-          types: dict[str, pa.DataType], finish, dataset) -> Iterator[Chunk]:  # type: ignore[no-untyped-def]
+          types: dict[str, pa.DataType], finish, dataset) -> Iterator[Chunk]:
     names, skip = _names(path, full, minimum)
     required = tuple(n for n in types if n not in ("is_buyer_maker", "count", "volume", "qty",
                                                    "quantity"))
@@ -92,7 +92,7 @@ def _read(path: Path, options: ReadOptions, full: tuple[str, ...], minimum: int,
 
 class BinanceTrades:
     name = "binance-trades"
-    dataset = "trades"
+    dataset: Dataset = "trades"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         types = {"id": I64, "price": F64, "qty": F64, "time": I64, "is_buyer_maker": pa.bool_()}
@@ -101,7 +101,7 @@ class BinanceTrades:
 
 class BinanceAggTrades:
     name = "binance-aggtrades"
-    dataset = "trades"
+    dataset: Dataset = "trades"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         types = {"agg_trade_id": I64, "price": F64, "quantity": F64, "transact_time": I64,
@@ -112,7 +112,7 @@ class BinanceAggTrades:
 
 class BinanceKlines:
     name = "binance-klines"
-    dataset = "bars"
+    dataset: Dataset = "bars"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         types = {"open_time": I64, "open": F64, "high": F64, "low": F64, "close": F64,

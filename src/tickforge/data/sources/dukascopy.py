@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from tickforge.data import schemas
-from tickforge.data.sources.base import Chunk, ReadOptions
+from tickforge.data.sources.base import Chunk, Dataset, ReadOptions
 from tickforge.data.sources.fast import read_lines, rejects_table
 from tickforge.data.sources.truefx import quote_spec
 from tickforge.errors import DataFormatError
@@ -135,7 +135,7 @@ def records_chunk(recs: np.ndarray, first: int, base: int, point: float) -> Chun
 
 class DukascopyBi5:
     name = "dukascopy"
-    dataset = "quotes"
+    dataset: Dataset = "quotes"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         symbol, base = hour_of(path)
@@ -167,7 +167,7 @@ DUKASCOPY_CSV_HEADER = "Gmt time,Ask,Bid,AskVolume,BidVolume"
 
 class DukascopyCsv:
     name = "dukascopy-csv"
-    dataset = "quotes"
+    dataset: Dataset = "quotes"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         return read_lines(path, options, quote_spec(path, DUKASCOPY_CSV_HEADER), 1)

@@ -109,7 +109,7 @@ def rejects_table(rows: list[tuple[int, str, str]]) -> pa.Table:
                      "reason": pa.array([r[2] for r in rows], pa.string())}, schema=REJECT_SCHEMA)
 
 
-def raw_lines_of(piece: Piece, lines: np.ndarray, starts: np.ndarray):  # type: ignore[no-untyped-def]
+def raw_lines_of(piece: Piece, lines: np.ndarray, starts: np.ndarray):
     """A ``Chunk.raw_lines`` function for the given entries of ``piece``."""
 
     def raw_lines(wanted: np.ndarray) -> list[str]:

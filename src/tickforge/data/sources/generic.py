@@ -51,7 +51,7 @@ def infer_dataset(mapping: dict[str, str], given: str | None) -> Dataset:
                               hint="use quotes, trades or bars")
     for dataset in ("quotes", "trades", "bars"):
         if REQUIRED[dataset][1] in mapping:
-            return dataset  # type: ignore[return-value]
+            return dataset
     raise DataFormatError("cannot tell the dataset from --columns", field="columns",
                           hint=COLUMNS_HINT)
 
@@ -69,7 +69,7 @@ def _ts_text(table: pa.Table, ts_cols: tuple[str, ...]) -> pa.ChunkedArray:
     return pc.binary_join_element_wise(*(table.column(c) for c in ts_cols), " ")
 
 
-def make_finish(mapping: dict[str, str], dataset: Dataset, ts_cols: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def make_finish(mapping: dict[str, str], dataset: Dataset, ts_cols: tuple[str, ...]):
     """The finish step: text timestamps -> UTC ns (bad ones rejected), canonical columns."""
 
     def finish(table: pa.Table, options: ReadOptions) -> Finished:
@@ -88,7 +88,7 @@ def make_finish(mapping: dict[str, str], dataset: Dataset, ts_cols: tuple[str, .
                 cols[key] = _side(table.column(name))
             elif key != "ts":
                 cols[key] = table.column(name)
-        return Finished(canonical(dataset, cols, table.column(LINE).combine_chunks()),  # type: ignore[arg-type]
+        return Finished(canonical(dataset, cols, table.column(LINE).combine_chunks()),
                         rejects)
 
     return finish
@@ -148,7 +148,7 @@ def _resolve(path: Path, mapping: dict[str, str]) -> tuple[tuple[str, ...], dict
 
 class GenericCsv:
     name = "csv"
-    dataset = "quotes"  # or trades / bars, from --dataset or --columns
+    dataset: Dataset = "quotes"  # or trades / bars, from --dataset or --columns
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         if not options.columns:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tickforge.data.sources import nb
-from tickforge.data.sources.base import Chunk, ReadOptions
+from tickforge.data.sources.base import Chunk, Dataset, ReadOptions
 from tickforge.data.sources.blocks import head_lines
 from tickforge.data.sources.fast import Field, LineSpec, looks_like_header, read_lines
 from tickforge.data.sources.timeutil import HOUR_NS
@@ -51,7 +51,7 @@ def _header_lines(path: Path) -> int:
 
 class HistDataTicks:
     name = "histdata"
-    dataset = "quotes"
+    dataset: Dataset = "quotes"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         return read_lines(path, options, TICKS, _header_lines(path))
@@ -59,7 +59,7 @@ class HistDataTicks:
 
 class HistDataM1:
     name = "histdata-m1"
-    dataset = "bars"
+    dataset: Dataset = "bars"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         return read_lines(path, options, M1, _header_lines(path))

@@ -470,13 +470,13 @@ _SIX_DIGITS = np.uint64(0x0000808080808080)
 
 
 @intrinsic
-def load_u64(typingctx, arr, idx):  # type: ignore[no-untyped-def]
+def load_u64(typingctx, arr, idx):
     """Little-endian uint64 of buf[idx:idx + 8] (unaligned; caller checks the bounds)."""
     if not (isinstance(arr, types.Array) and arr.dtype == types.uint8):
         return None
     sig = types.uint64(arr, types.intp)
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, signature, args):
         ary = context.make_array(signature.args[0])(context, builder, args[0])
         ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), ir.IntType(64).as_pointer())
         return builder.load(ptr, align=1)

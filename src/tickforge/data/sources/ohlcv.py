@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from tickforge.data.sources.base import Chunk, ReadOptions
+from tickforge.data.sources.base import Chunk, Dataset, ReadOptions
 from tickforge.data.sources.blocks import head_lines
 from tickforge.data.sources.fast import sniff_delim
 from tickforge.data.sources.generic import mapped_layout
@@ -57,7 +57,7 @@ def _ts_columns(names: list[str], lower: list[str], path: Path, header: str) -> 
     return (names[at],)
 
 
-def ohlcv_layout(path: Path, head: list[str], header_lines: int = 1):  # type: ignore[no-untyped-def]
+def ohlcv_layout(path: Path, head: list[str], header_lines: int = 1):
     """Layout of an OHLCV file from its header (``head[0]``) and first rows."""
     delim = sniff_delim(head[0])
     names = [n.strip().strip('"') for n in head[0].split(delim)]
@@ -97,7 +97,7 @@ def checked(chunks: Iterator[Chunk], path: Path, head: list[str]) -> Iterator[Ch
 
 class OhlcvCsv:
     name = "ohlcv-csv"
-    dataset = "bars"
+    dataset: Dataset = "bars"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         head = head_lines(path, 11)
@@ -123,7 +123,7 @@ def _ticker_columns(path: Path, head: list[str], symbol: str) -> tuple[list[str]
 
 class YFinance:
     name = "yfinance"
-    dataset = "bars"
+    dataset: Dataset = "bars"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         head = head_lines(path, 13)

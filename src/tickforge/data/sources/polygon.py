@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tickforge.data.sources.base import Chunk, ReadOptions
+from tickforge.data.sources.base import Chunk, Dataset, ReadOptions
 from tickforge.data.sources.blocks import head_lines
 from tickforge.data.sources.tabular import LINE, Finished, Layout, canonical, read_table
 from tickforge.errors import DataFormatError
@@ -61,7 +61,7 @@ def _aggs(table: pa.Table, options: ReadOptions) -> Finished:
     }, mine.column(LINE).combine_chunks()), skipped=table.num_rows - mine.num_rows)
 
 
-def _layout(path: Path, types: dict[str, pa.DataType], finish, dataset) -> Layout:  # type: ignore[no-untyped-def]
+def _layout(path: Path, types: dict[str, pa.DataType], finish, dataset) -> Layout:
     head = head_lines(path, 1)
     names = tuple(n.strip().strip('"') for n in head[0].split(",")) if head else ()
     missing = [n for n in types if n not in names]
@@ -75,7 +75,7 @@ def _layout(path: Path, types: dict[str, pa.DataType], finish, dataset) -> Layou
 
 class PolygonTrades:
     name = "polygon-trades"
-    dataset = "trades"
+    dataset: Dataset = "trades"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         return read_table(path, options, _layout(path, TRADE_TYPES, _trades, "trades"), 1)
@@ -83,7 +83,7 @@ class PolygonTrades:
 
 class PolygonAggs:
     name = "polygon-aggs"
-    dataset = "bars"
+    dataset: Dataset = "bars"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         return read_table(path, options, _layout(path, AGG_TYPES, _aggs, "bars"), 1)

@@ -274,8 +274,8 @@ def _strftime_to_ns(values: pa.Array, fmt: str, tz: str | None) -> tuple[np.ndar
     parsed = series.str.to_datetime(fmt, time_unit="ns", strict=False)
     ok = parsed.is_not_null().to_numpy()
     if isinstance(parsed.dtype, pl.Datetime) and parsed.dtype.time_zone is not None:
-        ns = parsed.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        return ns.to_physical().fill_null(0).to_numpy().astype(np.int64), ok
+        utc = parsed.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return utc.to_physical().fill_null(0).to_numpy().astype(np.int64), ok
     ns = parsed.to_physical().fill_null(0).to_numpy().astype(np.int64)
     local, bad = local_to_utc(ns, tz, 0)
     if bad is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tickforge.data.sources.base import Chunk, ReadOptions
+from tickforge.data.sources.base import Chunk, Dataset, ReadOptions
 from tickforge.data.sources.blocks import head_lines
 from tickforge.data.sources.tabular import LINE, Finished, Layout, canonical, read_table
 from tickforge.errors import DataFormatError
@@ -42,7 +42,7 @@ def _finish(table: pa.Table, options: ReadOptions) -> Finished:
 
 class TardisTrades:
     name = "tardis-trades"
-    dataset = "trades"
+    dataset: Dataset = "trades"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         head = head_lines(path, 1)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tickforge.data.sources import nb
-from tickforge.data.sources.base import Chunk, ReadOptions
+from tickforge.data.sources.base import Chunk, Dataset, ReadOptions
 from tickforge.data.sources.blocks import head_lines
 from tickforge.data.sources.fast import (
     TS_HINTS,
@@ -43,7 +43,7 @@ QUOTE_NAMES = {"bid": "bid", "ask": "ask", "bid_size": "bid_size", "ask_size": "
 
 class TrueFX:
     name = "truefx"
-    dataset = "quotes"
+    dataset: Dataset = "quotes"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         head = head_lines(path, 1)
@@ -91,7 +91,7 @@ def quote_spec(path: Path, expected: str) -> LineSpec:
 
 class QuotesCsv:
     name = "quotes-csv"
-    dataset = "quotes"
+    dataset: Dataset = "quotes"
 
     def read(self, path: Path, options: ReadOptions) -> Iterator[Chunk]:
         return read_lines(path, options, quote_spec(path, "timestamp,bid,ask"), 1)
