@@ -112,3 +112,24 @@ def test_write_rate_limit(tmp_path, service_lake, pg_databases) -> None:  # type
             assert c.get("/v1/accounts").status_code == 200  # reads are not limited
     finally:
         srv.stop()
+
+
+def test_serve_with_two_http_processes(tmp_path, service_lake, pg_databases) -> None:  # type: ignore[no-untyped-def]
+    """TICKFORGE_HTTP_PROCESSES=2: two uvicorn processes on one socket share the database."""
+    from tests.service.conftest import make_user, new_database, service_env, start_server
+
+    env = service_env(new_database("sqlite", tmp_path, pg_databases), service_lake,
+                      tmp_path / "art", TICKFORGE_HTTP_PROCESSES="2")
+    key = make_user(env, "two")
+    srv = start_server(env, workers=0, log=tmp_path / "server.log")
+    try:
+        with httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {key}"}) as c:
+            ids = [c.post("/v1/accounts", json={"name": f"a{i}", "cash": 10}).json()["id"]
+                   for i in range(6)]
+            assert all(c.get(f"/v1/accounts/{i}/portfolio").json()["cash"] == 10 for i in ids)
+            assert c.get("/v1/accounts").json()["total"] == 6
+    finally:
+        srv.stop()
+    tracebacks = [line for line in (tmp_path / "server.log").read_text().splitlines()
+                if "Traceback" in line]
+    assert not tracebacks

@@ -4,6 +4,7 @@ idempotent orders, risk checks, the double-entry ledger under 50 concurrent orde
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -247,3 +248,95 @@ def test_event_stream(server: Server, alice: httpx.Client, admin: httpx.Client) 
     assert "quote" in kinds
     quote = next(json.loads(b.split("data: ", 1)[1]) for b in events if "event: quote" in b)
     assert quote["symbol"] == "EURUSD" and quote["bid"] <= quote["ask"]
+
+
+def test_stop_hit_on_arrival_fills_at_the_next_quote(alice: httpx.Client, admin: httpx.Client,
+                                                     quotes: dict[str, np.ndarray]) -> None:
+    """As in the engine: a buy stop below the ask triggers on its arrival quote and fills at
+    the ask of the next quote."""
+    set_clock(admin, T0)
+    acct = new_account(alice)
+    i = at(quotes, T0)
+    stop = float(quotes["ask"][i]) - 0.0002
+    placed = order(alice, acct, "sa1", "buy", 10_000, type="stop", stop_price=stop).json()
+    assert placed["status"] == "triggered"
+    set_clock(admin, datetime.fromtimestamp(quotes["ts"][i + 1] / 1e9, UTC)
+              + timedelta(milliseconds=1))
+    done = alice.get(f"/v1/accounts/{acct}/orders/{placed['id']}").json()
+    assert done["status"] == "filled"
+    assert done["avg_fill_price"] == pytest.approx(quotes["ask"][i + 1])
+
+
+def test_resting_orders_fill_as_the_feed_advances(server: Server, alice: httpx.Client,
+                                                  admin: httpx.Client,
+                                                  quotes: dict[str, np.ndarray]) -> None:
+    """The background matcher fills a resting limit when the clock moves past its crossing:
+    the SSE stream delivers order_filled although no request touches the account."""
+    set_clock(admin, T0)
+    acct = new_account(alice)
+    i = at(quotes, T0)
+    window = slice(i + 1, at(quotes, T0 + timedelta(hours=1)) + 1)
+    limit = float(np.round((quotes["ask"][window].min() + quotes["ask"][i]) / 2, 5))
+    placed = order(alice, acct, "bg1", "buy", 10_000, type="limit", limit_price=limit).json()
+    assert placed["status"] == "open"
+    accepted = _events(server, acct, 1)
+    assert accepted[0][0] == "order_accepted"
+    with ThreadPoolExecutor(1) as pool:  # the stream is open before the clock moves
+        listening = pool.submit(_events, server, acct, 1, accepted[0][1])
+        time.sleep(1.0)
+        assert not listening.done()
+        set_clock(admin, T0 + timedelta(hours=1))  # no account request from here on
+        kinds = listening.result(timeout=30)
+    assert kinds[0][0] == "order_filled", kinds
+    assert json.loads(kinds[0][2])["price"] == pytest.approx(limit)
+
+
+def _events(server: Server, acct: int, count: int, after: int = 0
+            ) -> list[tuple[str, int, str]]:
+    """(event, id, data) of the next ``count`` account events after event id ``after``."""
+    params = {"interval": 0.05, "max_events": count}
+    with server.client("alice") as c, c.stream(
+            "GET", f"/v1/accounts/{acct}/stream", params=params,
+            headers={"Last-Event-ID": str(after)}) as stream:
+        text = "".join(stream.iter_text())
+    out = []
+    for block in (b for b in text.split("\n\n") if b.strip()):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((fields["event"], int(fields["id"]), fields["data"]))
+    return out
+
+
+def test_portfolio_fast_path_answers_like_the_route(alice: httpx.Client, bob: httpx.Client,
+                                                    admin: httpx.Client) -> None:
+    set_clock(admin, T0)
+    acct = new_account(alice, commission_bps=1)
+    order(alice, acct, "fp1", "buy", 20_000)
+    fast = alice.get(f"/v1/accounts/{acct}/portfolio")  # served by service/hotpath.py
+    routed = alice.get(f"/v1/accounts/{acct}/portfolio", params={"via": "route"})  # FastAPI
+    assert fast.status_code == routed.status_code == 200
+    assert fast.headers["content-type"] == "application/json"
+    assert fast.json() == routed.json() and fast.json()["positions"][0]["quantity"] == 20_000
+    problem(bob.get(f"/v1/accounts/{acct}/portfolio"), 404)  # falls through to the route
+    problem(alice.get(f"/v1/accounts/{acct}/portfolio", headers={"Authorization": "Bearer x"}),
+            401)
+
+
+def test_rejections_in_a_concurrent_batch_leave_the_others(server: Server, alice: httpx.Client,
+                                                           admin: httpx.Client) -> None:
+    """Group commit: orders to one account arriving together share a transaction; an order
+    rejected by a risk check answers 422 alone and the others fill."""
+    set_clock(admin, T0)
+    acct = new_account(alice, cash=1_000_000, max_order_notional=100_000)
+    jobs = [(f"g{k}", 200_000.0 if k % 4 == 0 else 1000.0) for k in range(24)]
+
+    def send(job: tuple[str, float]) -> httpx.Response:
+        with server.client("alice") as c:
+            return order(c, acct, job[0], "buy", job[1])
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(send, jobs))
+    codes = [a.status_code for a in answers]
+    assert codes == [422 if k % 4 == 0 else 201 for k in range(24)], codes
+    assert all(a.json()["reason"] == "max_order_notional" for a in answers[::4])
+    pf = check_ledger(alice, acct)
+    assert pf["positions"][0]["quantity"] == pytest.approx(18 * 1000)

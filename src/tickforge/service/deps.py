@@ -1,4 +1,12 @@
-"""Request dependencies: the service state, the authenticated user, write rate limits."""
+"""Request dependencies: the service state, the authenticated user, write rate limits.
+
+All of them are ``async`` and never block for long: FastAPI runs a sync dependency in the
+thread pool, and three thread hops per request cost more than the request itself. The key
+lookup is one indexed statement on the event loop's own connection
+(:class:`~tickforge.service.db.session.InlineReader`), cached ``auth_cache_seconds`` per
+process. The auth cache and the write-rate buckets are per API process (see
+docs/service.md, "Scaling out").
+"""
 
 from __future__ import annotations
 
@@ -15,7 +23,10 @@ from tickforge.service.db.models import User
 from tickforge.service.db.session import Database
 from tickforge.service.problems import Problem
 from tickforge.service.settings import ServiceSettings
-from tickforge.service.users import hash_key, user_for_key
+from tickforge.service.users import hash_key, user_from_row
+
+USER_BY_KEY = ("SELECT id, name, is_admin, active, created_at FROM users "
+               "WHERE key_hash = ? AND active = ?")
 
 
 class TokenBucket:
@@ -49,11 +60,13 @@ class ServiceState:
     _auth: dict[str, tuple[float, User]] = field(default_factory=dict)
 
     def cached_user(self, key: str) -> User | None:
+        """The active user of an API key (event loop thread only: uses the inline reader)."""
         digest = hash_key(key)
         hit = self._auth.get(digest)
         if hit and time.monotonic() - hit[0] < self.settings.auth_cache_seconds:
             return hit[1]
-        user = user_for_key(self.db, key)
+        rows = self.db.inline.rows(USER_BY_KEY, (digest, True))
+        user = user_from_row(rows[0]) if rows else None
         if user is not None:
             self._auth[digest] = (time.monotonic(), user)
         else:
@@ -64,7 +77,7 @@ class ServiceState:
         self._auth.clear()
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.service
     return state
 
@@ -73,8 +86,10 @@ bearer = HTTPBearer(auto_error=False, description="API key from `tickforge users
 State = Annotated[ServiceState, Depends(get_state)]
 
 
-def current_user(state: State,
-                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def current_user(state: State, creds: Credentials) -> User:
     if creds is None or creds.scheme.lower() != "bearer":
         raise Problem(401, "missing API key: send 'Authorization: Bearer <key>'",
                       headers={"WWW-Authenticate": "Bearer"})
@@ -87,7 +102,7 @@ def current_user(state: State,
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def admin_user(user: CurrentUser) -> User:
+async def admin_user(user: CurrentUser) -> User:
     if not user.is_admin:
         raise Problem(403, "this endpoint needs an admin API key")
     return user
@@ -96,7 +111,7 @@ def admin_user(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(admin_user)]
 
 
-def writer(user: CurrentUser, state: State) -> User:
+async def writer(user: CurrentUser, state: State) -> User:
     """An authenticated user within their write rate limit."""
     wait = state.limiter.take(user.id)
     if wait > 0:

@@ -18,7 +18,7 @@ class PageParams(BaseModel):
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")] = 50,
     offset: Annotated[int, Query(ge=0, le=2**62, description="Items to skip.")] = 0,
 ) -> PageParams:

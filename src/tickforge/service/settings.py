@@ -34,6 +34,7 @@ class ServiceSettings(BaseSettings):
     job_start_delay: float = Field(0.0, ge=0)  # fault-injection hook for kill tests
 
     # http
+    http_processes: int = Field(1, ge=1, le=64)  # uvicorn worker processes of `serve`
     max_page_size: int = Field(500, ge=1)
     write_rate: float = Field(50.0, gt=0)  # sustained writes per second per user
     write_burst: int = Field(100, ge=1)
@@ -46,6 +47,7 @@ class ServiceSettings(BaseSettings):
     paper_max_position: float = Field(10_000_000.0, gt=0)  # units per symbol
     paper_max_order_notional: float = Field(5_000_000.0, gt=0)
     paper_commission_bps: float = Field(0.0, ge=0)
+    paper_match_seconds: float = Field(0.25, ge=0)  # background matcher period; 0 = off
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tickforge.errors import ConfigError
 from tickforge.service.db.models import User
-from tickforge.service.db.session import Database, migrate
+from tickforge.service.db.session import Database, as_utc, migrate
 from tickforge.service.settings import get_settings
 
 KEY_PREFIX = "tf_"
@@ -47,6 +48,16 @@ def create_user(db: Database, name: str, admin: bool = False) -> dict[str, Any]:
         raise ConfigError(f"user '{name}' already exists", field="name",
                           hint="choose another name") from exc
     return {**out, "api_key": key}
+
+
+def user_from_row(row: tuple[Any, ...]) -> User:
+    """A detached ``User`` from ``(id, name, is_admin, active, created_at)`` of a raw query
+    (SQLite hands back text for datetimes and 0/1 for booleans)."""
+    created = row[4]
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created)
+    return User(id=int(row[0]), name=row[1], is_admin=bool(row[2]), active=bool(row[3]),
+                created_at=as_utc(created))
 
 
 def user_for_key(db: Database, key: str) -> User | None:

@@ -46,12 +46,43 @@ def _put_report(ctx: JobContext, write: Callable[[Path], Any]) -> str | None:
         return ctx.store.put_file(ctx.store.key(ctx.job_id, "report.html"), path)
 
 
+def expected_events(config: Any) -> int:
+    """Rows a backtest will read, from the Parquet footers of the partitions in its range
+    (edge partitions count whole, so this is an upper bound)."""
+    from tickforge.data.lake import Lake, to_ns
+
+    lake = Lake(config.lake)
+    ticks = config.timeframe == "ticks"
+    start, end = to_ns(config.start), to_ns(config.end)
+    rows = 0
+    for symbol in config.symbols:
+        timeframe = None if ticks else config.timeframe
+        for path in lake.partitions("quotes" if ticks else "bars", symbol, start, end,
+                                    timeframe):
+            rows += sum(lake.file_meta(info).rows for info in lake.data_files(path))
+    return rows
+
+
+def estimated(progress: ProgressFn, expected: float) -> ProgressFn:
+    """A progress callback that divides by ``expected`` when the engine gives no total
+    (it streams a tick backtest partition by partition); at most 0.99 until the end."""
+    def update(done: float, total: float | None) -> None:
+        if total:
+            progress(done, total)
+        elif expected > 0:
+            progress(min(float(done), 0.99 * expected), expected)
+        else:
+            progress(done, None)
+    return update
+
+
 def run_backtest(config_json: dict[str, Any], ctx: JobContext) -> Outcome:
     from tickforge.config import BacktestConfig
     from tickforge.engine.run import backtest_from_config
 
     config = BacktestConfig.model_validate(config_json)
-    result = backtest_from_config(config, progress=ctx.progress)
+    progress = estimated(ctx.progress, expected_events(config) if config.lake else 0)
+    result = backtest_from_config(config, progress=progress)
     keys = {}
     for name in ("trades", "equity", "orders"):
         frame = getattr(result, name)

@@ -9,6 +9,7 @@ process agrees. A live source only has to implement :class:`Feed`.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -76,6 +77,7 @@ class ReplayFeed:
         self.lake = lake
         self.cache_days = cache_days
         self._days: OrderedDict[tuple[str, int], Arrays] = OrderedDict()
+        self._lock = threading.Lock()
         self._symbols: list[str] | None = None
 
     def symbols(self) -> list[str]:
@@ -84,15 +86,18 @@ class ReplayFeed:
         return self._symbols
 
     def day(self, symbol: str, day: int) -> Arrays:
+        """One UTC day of quotes (the event loop and worker threads share the cache)."""
         key = (symbol, day)
-        if key in self._days:
-            self._days.move_to_end(key)
-            return self._days[key]
+        with self._lock:
+            if key in self._days:
+                self._days.move_to_end(key)
+                return self._days[key]
         start = to_datetime(day * DAY_NS)
         arrays = _arrays(lakeio.quotes(self.lake, symbol, start, start + timedelta(days=1)))
-        self._days[key] = arrays
-        if len(self._days) > self.cache_days:
-            self._days.popitem(last=False)
+        with self._lock:
+            self._days[key] = arrays
+            if len(self._days) > self.cache_days:
+                self._days.popitem(last=False)
         return arrays
 
     def quote(self, symbol: str, at_ns: int) -> Quote | None:

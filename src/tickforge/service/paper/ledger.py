@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from tickforge.service.db.models import Account, Fill, LedgerEntry, Order, Position
@@ -24,8 +25,9 @@ def post(session: Session, account_id: int, entries: dict[str, float]) -> str:
     if abs(total) > 1e-6 * max(1.0, max(abs(v) for v in entries.values())):
         raise AssertionError(f"unbalanced ledger transaction {entries}")
     txn = uuid.uuid4().hex
-    session.add_all([LedgerEntry(account_id=account_id, txn=txn, ledger=name, amount=amount)
-                     for name, amount in entries.items() if amount != 0.0])
+    rows = [{"account_id": account_id, "txn": txn, "ledger": name, "amount": amount}
+            for name, amount in entries.items() if amount != 0.0]
+    session.execute(insert(LedgerEntry), rows)  # one executemany, no ids fetched back
     return txn
 
 

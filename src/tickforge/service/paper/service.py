@@ -5,15 +5,26 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickforge.service.db.models import Account
+from tickforge.service.db.models import Account, Order
 from tickforge.service.db.session import Database
+from tickforge.service.paper.batching import Combiner, run_items
 from tickforge.service.paper.clock import ReplayClock
 from tickforge.service.paper.feed import Feed, ReplayFeed, to_datetime
-from tickforge.service.paper.trading import lock_account, match_account
+from tickforge.service.paper.trading import (
+    OPEN,
+    PORTFOLIO_SQL,
+    AccountView,
+    PositionView,
+    lock_account,
+    match_account,
+    views_from_rows,
+)
 from tickforge.service.problems import Problem
 from tickforge.service.settings import ServiceSettings
 
@@ -26,6 +37,7 @@ class PaperDesk:
         self._feed = feed
         self._clock: ReplayClock | None = None
         self._lock = threading.Lock()
+        self._combiner = Combiner()
 
     @property
     def feed(self) -> Feed:
@@ -69,8 +81,59 @@ class PaperDesk:
             match_account(session, self.feed, account, now_ns)
             return work(session, account, now_ns)
 
+    def with_account_batched(self, user_id: int, account_id: int,
+                             work: Callable[[Session, Account, int], T]) -> T:
+        """``with_account`` with group commit: concurrent writes to one account share one
+        locked transaction (see :mod:`tickforge.service.paper.batching`)."""
+        def run_batch(items: list[Callable[..., Any]]) -> list[tuple[bool, Any]]:
+            now_ns = self.now_ns()
+            with self.db.write() as session:
+                account = lock_account(session, user_id, account_id)
+                match_account(session, self.feed, account, now_ns)
+                return run_items([partial(w, session, account, now_ns) for w in items])
+
+        def run_one(w: Callable[[Session, Account, int], T]) -> T:
+            return self.with_account(user_id, account_id, w)
+
+        return self._combiner.submit((user_id, account_id), work, run_batch, run_one)
+
+    def match_all(self) -> int:
+        """Match the resting orders of every account up to the feed's now (the background
+        matcher calls this as the feed advances); returns the fills made. Each account is
+        matched in its own locked transaction, like a request touching it."""
+        if not self.settings.lake and self._feed is None:
+            return 0
+        now_ns = self.clock.now_ns()
+        if now_ns is None:  # nobody has traded yet: the replay clock is not started
+            return 0
+        with self.db.read() as session:
+            ids = session.scalars(select(Order.account_id).distinct().where(
+                Order.status.in_(OPEN), Order.checked_ts < now_ns)).all()
+        fills = 0
+        for account_id in ids:
+            with self.db.write() as session:
+                account = session.scalar(select(Account).where(Account.id == account_id)
+                                         .with_for_update())
+                if account is not None:
+                    fills += match_account(session, self.feed, account, now_ns)
+        return fills
+
     def needs_matching(self, account: Account) -> bool:
         return account.open_orders > 0
+
+    def fast_views(self, user_id: int, account_id: int
+                   ) -> tuple[AccountView, dict[str, PositionView], int] | None:
+        """(account, open positions, feed now) in one statement on the event loop's
+        connection; None when resting orders must be matched first (the caller then takes
+        the locked path in a thread). Raises 404 for a missing or foreign account."""
+        now_ns = self.now_ns()
+        views = views_from_rows(account_id, self.db.inline.rows(PORTFOLIO_SQL, (account_id,)))
+        if views is None or views[0].user_id != user_id:
+            raise Problem(404, f"account {account_id} not found")
+        account, positions = views
+        if account.open_orders > 0:
+            return None
+        return account, positions, now_ns
 
     def snapshot(self, user_id: int, account_id: int,
                  read: Callable[[Session, Account, int], T]) -> T:
@@ -87,3 +150,22 @@ class PaperDesk:
 
 def noop(*_args: Any) -> None:
     return None
+
+
+async def match_forever(desk: PaperDesk, seconds: float) -> None:
+    """The background matcher: every ``seconds``, fill what the feed's advance filled, so
+    account events (SSE) flow without any request touching the account."""
+    import asyncio
+    import logging
+
+    from starlette.concurrency import run_in_threadpool
+
+    log = logging.getLogger("tickforge.paper")
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await run_in_threadpool(desk.match_all)
+        except Problem:  # no lake or no quotes yet: nothing to match
+            pass
+        except Exception:
+            log.exception("background matching failed; retrying")

@@ -1,16 +1,18 @@
 """Paper trading: order placement with pre-trade risk checks, matching of resting orders
 against the feed with the engine's fill rules, cancellation and the portfolio view.
 
-Fill rules (as in the backtest engine on quotes): a buy fills at the ask, a sell at the
+Fill rules are the engine's, from :mod:`tickforge.service.paper.rules` (pure functions
+checked against ``tickforge.backtest`` by tests): a buy fills at the ask, a sell at the
 bid; a limit order fills when the opposite side crosses its price (at the quote when it
-is marketable on arrival, at the limit price when resting); a stop triggers when the
-quote crosses its price and then fills at the NEXT quote (gaps fill at the worse price).
+is marketable on arrival, at the limit price when resting); a stop triggers when a quote,
+its arrival quote included, crosses its price and then fills at the NEXT quote.
 Every write to an account runs in one transaction that holds the account's lock
 (``FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickforge.service.db.models import Account, AccountEvent, Order, Position
+from tickforge.service.paper import rules
 from tickforge.service.paper.feed import Feed, Quote, to_datetime
 from tickforge.service.paper.ledger import apply_fill, position_after
 from tickforge.service.problems import Problem
@@ -78,6 +81,16 @@ def lock_account(session: Session, user_id: int, account_id: int) -> Account:
 def positions_of(session: Session, account_id: int) -> dict[str, Position]:
     rows = session.scalars(select(Position).where(Position.account_id == account_id)).all()
     return {p.symbol: p for p in rows}
+
+
+def locked_positions(session: Session, account_id: int) -> dict[str, Position]:
+    """``positions_of`` read once per write transaction (the caller holds the account's
+    lock, so nobody else changes them; ``position_for`` adds new ones to the same dict)."""
+    key = ("positions", account_id)
+    if key not in session.info:
+        session.info[key] = positions_of(session, account_id)
+    positions: dict[str, Position] = session.info[key]
+    return positions
 
 
 def position_for(session: Session, positions: dict[str, Position], account_id: int,
@@ -170,7 +183,7 @@ def place_order(session: Session, feed: Feed, account: Account, spec: OrderSpec,
                                "a different order", field="client_order_id")
         return existing, False
     quote = current_quote(feed, spec.symbol, now_ns, stale_seconds)
-    positions = positions_of(session, account.id)
+    positions = locked_positions(session, account.id)
     check_risk(account, positions, spec, reference_price(spec, quote), marks(feed, positions,
                                                                                now_ns))
     order = Order(account_id=account.id, client_order_id=spec.client_order_id,
@@ -181,21 +194,21 @@ def place_order(session: Session, feed: Feed, account: Account, spec: OrderSpec,
     session.add(order)
     session.flush()
     event(session, account.id, "order_accepted", order_dict(order))
-    if _marketable(spec, quote):
-        _fill(session, account, positions, order, quote.ask if spec.side == "buy" else quote.bid,
-              quote.ts)
-    else:
-        account.open_orders += 1
+    terms = rules.Terms(spec.side, spec.type, spec.limit_price, spec.stop_price)
+    price = rules.arrival_fill(terms, quote.bid, quote.ask)
+    if price is not None:
+        _fill(session, account, positions, order, price, quote.ts)
+        return order, True
+    account.open_orders += 1
+    if rules.arrival_trigger(terms, quote.bid, quote.ask):
+        _trigger(session, account.id, order, quote.ts)
     return order, True
 
 
-def _marketable(spec: OrderSpec, quote: Quote) -> bool:
-    if spec.type == "market":
-        return True
-    if spec.type == "limit" and spec.limit_price is not None:
-        return quote.ask <= spec.limit_price if spec.side == "buy" else (
-            quote.bid >= spec.limit_price)
-    return False
+def _trigger(session: Session, account_id: int, order: Order, ts: int) -> None:
+    order.triggered_ts, order.status = ts, "triggered"
+    event(session, account_id, "order_triggered", {"order_id": order.id,
+                                                   "feed_ts": to_datetime(ts)})
 
 
 def _fill(session: Session, account: Account, positions: dict[str, Position], order: Order,
@@ -215,22 +228,10 @@ def _resting_fill(order: Order, arrays: tuple[np.ndarray, np.ndarray, np.ndarray
                   ) -> tuple[int | None, float | None, int | None]:
     """(fill index, price, trigger ts) of a resting order over the quotes given."""
     ts, bid, ask = arrays
-    buy = order.side == "buy"
-    if order.type == "limit":
-        hit = (ask <= order.limit_price) if buy else (bid >= order.limit_price)
-        idx = int(np.argmax(hit)) if hit.any() else None
-        return idx, order.limit_price, None
-    start = 0
-    trigger = order.triggered_ts
-    if trigger is None:
-        hit = (ask >= order.stop_price) if buy else (bid <= order.stop_price)
-        if not hit.any():
-            return None, None, None
-        start = int(np.argmax(hit)) + 1
-        trigger = int(ts[start - 1])
-    if start >= len(ts):
-        return None, None, trigger
-    return start, float(ask[start] if buy else bid[start]), trigger
+    terms = rules.Terms(order.side, order.type, order.limit_price, order.stop_price)
+    rest = rules.resting_fill(terms, order.triggered_ts is not None, bid, ask)
+    trigger = int(ts[rest.trigger]) if rest.trigger is not None else order.triggered_ts
+    return rest.fill, rest.price, trigger
 
 
 def match_account(session: Session, feed: Feed, account: Account, now_ns: int) -> int:
@@ -246,13 +247,11 @@ def match_account(session: Session, feed: Feed, account: Account, now_ns: int) -
         idx, price, trigger = _resting_fill(order, arrays)
         order.checked_ts = max(order.checked_ts, now_ns)
         if trigger is not None and order.triggered_ts is None:
-            order.triggered_ts, order.status = trigger, "triggered"
-            event(session, account.id, "order_triggered", {"order_id": order.id,
-                                                           "feed_ts": to_datetime(trigger)})
+            _trigger(session, account.id, order, trigger)
         if idx is not None and price is not None:
             planned.append((int(arrays[0][idx]), order, price))
     planned.sort(key=lambda item: (item[0], item[1].id))
-    positions = positions_of(session, account.id)
+    positions = locked_positions(session, account.id)
     for ts_ns, order, price in planned:
         _fill_resting(session, feed, account, positions, order, price, ts_ns)
     return len(planned)
@@ -288,7 +287,50 @@ def cancel_order(session: Session, account: Account, order_id: int) -> Order:
     return order
 
 
-def portfolio(account: Account, positions: dict[str, Position], feed: Feed,
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """The columns of an account the portfolio view needs (from one raw read)."""
+
+    id: int
+    user_id: int
+    currency: str
+    cash: float
+    initial_cash: float
+    realized_pnl: float
+    fees: float
+    open_orders: int
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    symbol: str
+    quantity: float
+    avg_price: float
+    realized_pnl: float
+
+
+PORTFOLIO_SQL = (
+    "SELECT a.user_id, a.currency, a.cash, a.initial_cash, a.realized_pnl, a.fees, "
+    "a.open_orders, p.symbol, p.quantity, p.avg_price, p.realized_pnl "
+    "FROM accounts a LEFT JOIN positions p ON p.account_id = a.id AND p.quantity <> 0 "
+    "WHERE a.id = ?")
+
+
+def views_from_rows(account_id: int, rows: list[tuple[Any, ...]]
+                    ) -> tuple[AccountView, dict[str, PositionView]] | None:
+    """(account, positions) from the rows of ``PORTFOLIO_SQL``; None when no account."""
+    if not rows:
+        return None
+    first = rows[0]
+    account = AccountView(account_id, int(first[0]), first[1], float(first[2]),
+                          float(first[3]), float(first[4]), float(first[5]), int(first[6]))
+    positions = {r[7]: PositionView(r[7], float(r[8]), float(r[9]), float(r[10]))
+                 for r in rows if r[7] is not None}
+    return account, positions
+
+
+def portfolio(account: Account | AccountView,
+              positions: Mapping[str, Position | PositionView], feed: Feed,
               now_ns: int) -> dict[str, Any]:
     """Cash, positions marked to market (mid), equity, realised and unrealised P&L."""
     rows, unrealized, value = [], 0.0, 0.0

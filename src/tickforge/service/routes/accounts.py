@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from tickforge.service.db.models import Account, AccountEvent, Fill, Order, Position
 from tickforge.service.deps import AdminUser, CurrentUser, State, Writer
@@ -153,7 +154,7 @@ def submit_order(account_id: Id, body: NewOrder, user: Writer, state: State,
         return OrderOut(**order_dict(order)), created
 
     try:
-        out, created = state.paper.with_account(user.id, account_id, work)
+        out, created = state.paper.with_account_batched(user.id, account_id, work)
     except IntegrityError:  # a concurrent duplicate won the race: return the stored order
         out, created = state.paper.snapshot(user.id, account_id, _existing(spec)), False
     if not created:
@@ -212,12 +213,24 @@ def delete_order(account_id: Id, order_id: Id, user: Writer, state: State) -> Or
     return state.paper.with_account(user.id, account_id, work)
 
 
-@router.get("/accounts/{account_id}/positions")
-def list_positions(account_id: Id, user: CurrentUser, state: State) -> dict[str, Any]:
+async def portfolio_of(state: Any, user_id: int, account_id: int) -> dict[str, Any]:
+    """The portfolio view: one statement on the event loop when no order rests, else the
+    locked matching path in a worker thread."""
+    fast = state.paper.fast_views(user_id, account_id)
+    if fast is not None:
+        return portfolio(fast[0], fast[1], state.paper.feed, fast[2])
+
     def read(session: Session, account: Account, now: int) -> dict[str, Any]:
-        view = portfolio(account, positions_of(session, account.id), state.paper.feed, now)
-        return {"account_id": account.id, "positions": view["positions"], "as_of": view["as_of"]}
-    return state.paper.snapshot(user.id, account_id, read)
+        return portfolio(account, positions_of(session, account.id), state.paper.feed, now)
+    result: dict[str, Any] = await run_in_threadpool(state.paper.snapshot, user_id, account_id,
+                                                     read)
+    return result
+
+
+@router.get("/accounts/{account_id}/positions")
+async def list_positions(account_id: Id, user: CurrentUser, state: State) -> dict[str, Any]:
+    view = await portfolio_of(state, user.id, account_id)
+    return {"account_id": account_id, "positions": view["positions"], "as_of": view["as_of"]}
 
 
 @router.get("/accounts/{account_id}/fills")
@@ -232,11 +245,9 @@ def list_fills(account_id: Id, user: CurrentUser, state: State, page: Paging) ->
 
 
 @router.get("/accounts/{account_id}/portfolio")
-def get_portfolio(account_id: Id, user: CurrentUser, state: State) -> dict[str, Any]:
+async def get_portfolio(account_id: Id, user: CurrentUser, state: State) -> dict[str, Any]:
     """Cash, positions marked to market (mid), equity, realised and unrealised P&L."""
-    def read(session: Session, account: Account, now: int) -> dict[str, Any]:
-        return portfolio(account, positions_of(session, account.id), state.paper.feed, now)
-    return state.paper.snapshot(user.id, account_id, read)
+    return await portfolio_of(state, user.id, account_id)
 
 
 @router.get("/accounts/{account_id}/ledger")
@@ -262,7 +273,7 @@ async def stream(account_id: Id, user: CurrentUser, state: State, request: Reque
                  max_events: Annotated[int | None, Query(ge=1, le=100_000)] = None,
                  last_event_id: Annotated[int | None, Header()] = None) -> StreamingResponse:
     """Server-sent events: ``quote`` (each interval) and account events (``order_*``)."""
-    state.paper.snapshot(user.id, account_id, lambda _s, _a, _n: None)
+    state.paper.fast_views(user.id, account_id)  # 404 unless the caller's; matches nothing
     wanted = [s for s in (symbols or "").split(",") if s]
     gen = _events(state, request, account_id, wanted, interval, max_events, last_event_id or 0)
     return StreamingResponse(gen, media_type="text/event-stream",

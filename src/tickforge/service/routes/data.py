@@ -10,9 +10,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from tickforge.data.bars import parse_timeframe
 from tickforge.errors import TickforgeError
 from tickforge.service import lakeio
+from tickforge.service.coverage import coverage
 from tickforge.service.deps import AdminUser, CurrentUser, State
+from tickforge.service.downsample import downsample
 from tickforge.service.jobs.queue import enqueue
 from tickforge.service.problems import Problem
 from tickforge.service.schemas import MAX_PAGE, JobAccepted
@@ -25,10 +28,38 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+GapMinutes = Annotated[float, Query(gt=0, le=10_080, description=(
+    "Report missing trading periods longer than this (FX weekends excluded)."))]
+
+
 @router.get("/datasets")
-def datasets(_user: CurrentUser, state: State) -> dict[str, Any]:
-    """What the lake holds: datasets, symbols, row counts, time ranges, bytes."""
-    return dict(_jsonable(lakeio.info(state.settings.lake)))
+def datasets(_user: CurrentUser, state: State, gap_minutes: GapMinutes = 60) -> dict[str, Any]:
+    """What the lake holds: datasets, symbols, row counts, time ranges, bytes, and per
+    symbol (and timeframe) the number and total length of gaps (``/v1/coverage`` lists
+    them)."""
+    lake = lakeio.require_lake(state.settings.lake)
+    info = lake.info()
+    for row in coverage(lake, gap_minutes * 60):
+        key = row["symbol"] + (f"/{row['timeframe']}" if row["timeframe"] else "")
+        entry = info["datasets"][row["dataset"]]["symbols"][key]
+        entry.update({k: v for k, v in row.items() if k in GAP_FIELDS})
+    return dict(_jsonable(info))
+
+
+GAP_FIELDS = ("gaps", "gap_seconds", "gap_threshold_seconds", "weekends_excluded")
+
+
+@router.get("/coverage")
+def lake_coverage(_user: CurrentUser, state: State, gap_minutes: GapMinutes = 60,
+                  dataset: Dataset | None = None,
+                  symbol: Annotated[str | None, Query(max_length=40)] = None
+                  ) -> dict[str, Any]:
+    """One row per dataset / symbol / timeframe: range, rows, files, bytes and gaps (the
+    first 100 listed with start, end and trading seconds missing)."""
+    rows = coverage(lakeio.require_lake(state.settings.lake), gap_minutes * 60)
+    rows = [r for r in rows if (dataset is None or r["dataset"] == dataset)
+            and (symbol is None or r["symbol"] == symbol)]
+    return {"gap_minutes": gap_minutes, "items": _jsonable(rows)}
 
 
 @router.get("/symbols")
@@ -56,8 +87,12 @@ def bars(
     timeframe: Annotated[str, Query(min_length=1, max_length=10)] = "1min",
     start: datetime | None = None, end: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE * 20)] = 1000,
+    max_points: Annotated[int, Query(ge=0, le=100_000, description=(
+        "Aggregate to a coarser width when the range holds more bars (0: never)."))] = 5000,
 ) -> dict[str, Any]:
-    """Bars of a symbol (open-time labels, UTC), at most ``limit`` rows from ``start``."""
+    """Bars of a symbol (open-time labels, UTC), at most ``limit`` rows from ``start``.
+    Wide ranges are downsampled on the server to at most ``max_points`` bars (OHLCV
+    aggregated); ``timeframe`` in the answer is the effective width."""
     check_range(start, end)
     known_symbol(state, symbol, "bars")
     have = lakeio.require_lake(state.settings.lake).timeframes(symbol)
@@ -66,12 +101,13 @@ def bars(
                       field="timeframe")
     try:
         table = lakeio.bars(state.settings.lake, symbol, timeframe, start, end)
+        table, effective = downsample(table, parse_timeframe(timeframe), max_points)
     except TickforgeError as exc:
         raise Problem(422, exc.message, field=exc.field or "timeframe") from exc
-    total = table.num_rows
     rows = table.slice(0, limit).to_pylist()
-    return {"symbol": symbol, "timeframe": timeframe, "count": len(rows), "total": total,
-            "bars": _jsonable(rows)}
+    return {"symbol": symbol, "timeframe": effective, "source_timeframe": timeframe,
+            "downsampled": effective != timeframe, "count": len(rows),
+            "total": table.num_rows, "bars": _jsonable(rows)}
 
 
 @router.get("/strategies")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from tickforge.service.db.models import User
 from tickforge.service.deps import AdminUser, CurrentUser, State
@@ -17,12 +17,10 @@ router = APIRouter()
 
 
 @router.get("/health", tags=["system"])
-def health(state: State) -> dict[str, Any]:
-    """Liveness and database reachability."""
+async def health(state: State) -> dict[str, Any]:
+    """Liveness and database reachability (one ``SELECT 1`` on the event loop's connection)."""
     try:
-        with state.db.read() as session:
-            session.execute(text("SELECT 1"))
-        db_ok = True
+        db_ok = state.db.inline.rows("SELECT 1") == [(1,)]
     except Exception:
         db_ok = False
     if not db_ok:
