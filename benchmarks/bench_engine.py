@@ -61,9 +61,10 @@ def row(name: str, value: float, unit: str, **kw: Any) -> dict[str, Any]:
 
 
 def core_seconds(ev: Events, repeat: int) -> float:
-    """Signals + execution core only (no DataFrames, no metrics)."""
+    """Signals + execution core only (no DataFrames, no metrics): the kernel the engine runs
+    (for sma_cross the fused one: signals computed inside the execution pass)."""
     from tickforge.engine.broker import Book
-    from tickforge.engine.run import execute, make_config
+    from tickforge.engine.run import TargetRunner, execute, make_config
     from tickforge.strategies import get_strategy
 
     config = make_config("sma_cross", {"fast": FAST, "slow": SLOW}, {})
@@ -71,10 +72,9 @@ def core_seconds(ev: Events, repeat: int) -> float:
     params = strat.validate(config.params)
 
     def once() -> None:
+        runner = TargetRunner(config, strat, params)
         book = Book.create(config, ev.kind, ev.symbols, capacity=1 << 16, equity_rows=len(ev))
-        sig = strat.signals(ev.price(), params, strat.new_state(params))
-        tup = ev.as_tuple()
-        execute(book, ev, lambda i0, i1: nb.run_targets(book.arrays, tup, sig, 1, i0, i1))
+        execute(book, ev, runner.kernel(book, ev))
 
     once()
     return best_of(once, repeat)

@@ -92,7 +92,11 @@ def ts_ns(col: pd.Series) -> np.ndarray:
 
 
 def floats(df: pd.DataFrame, name: str) -> np.ndarray:
-    values = pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    col = df[name]
+    if col.dtype == np.float64:
+        values = col.to_numpy()
+    else:
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         raise DataFormatError(f"{bad.size} missing or non-numeric values (first at row {bad[0]})",
@@ -102,6 +106,10 @@ def floats(df: pd.DataFrame, name: str) -> np.ndarray:
 
 def events_from_frame(data: Any, symbol: str | None = None) -> Events:
     """Build sorted events from a quotes or bars table."""
+    if isinstance(data, pa.Table | pa.RecordBatch):
+        fast = arrow_events(data, symbol)
+        if fast is not None:
+            return fast
     df = normalise_columns(to_pandas(data))
     if "ts" not in df.columns:
         raise DataFormatError("no timestamp column", field="ts",
@@ -117,10 +125,90 @@ def events_from_frame(data: Any, symbol: str | None = None) -> Events:
         raise DataFormatError("no rows to backtest", hint="check the symbol and the date range")
     names, sym = symbol_codes(df, symbol)
     ts = ts_ns(df["ts"])
-    order = np.argsort(ts, kind="stable")
     cols = quote_arrays(df) if kind == "quotes" else bar_arrays(df)
-    o, h, lo, c, v, sp = (a[order] for a in cols)
-    return Events(kind, names, ts[order], sym[order], o, h, lo, c, v, sp)
+    if ts.size > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
+        order = np.argsort(ts, kind="stable")
+        ts, sym = ts[order], sym[order]
+        cols = tuple(a[order] for a in cols)
+    else:  # already sorted: the same arrays, as copies (events never share the frame's memory)
+        ts, cols = np.array(ts), tuple(np.array(a) for a in cols)
+    o, h, lo, c, v, sp = cols
+    return Events(kind, names, ts, sym, o, h, lo, c, v, sp)
+
+
+def arrow_events(table: pa.Table | pa.RecordBatch, symbol: str | None) -> Events | None:
+    """Direct decoding of a clean one-symbol Arrow table (the lake's partitions): a sorted
+    timestamp ``ts``, float64 price columns without nulls, no ``symbol`` column; no pandas.
+    None for anything else: the pandas path then handles it (and reports what is wrong)."""
+    names = [str(n).lower() for n in table.schema.names]
+    if len(set(names)) != len(names) or "ts" not in names or "symbol" in names:
+        return None
+    cols = dict(zip(names, table.columns, strict=True))
+    kind = "quotes" if all(c in cols for c in QUOTE_COLS) else "bars"
+    need = QUOTE_COLS if kind == "quotes" else BAR_COLS
+    if not len(table) or not all(c in cols for c in need):
+        return None
+    ts = plain_ts(cols["ts"])
+    maybe = [plain_floats(cols[c]) for c in need]
+    prices = [p for p in maybe if p is not None]
+    if ts is None or len(prices) != len(need):
+        return None
+    if ts.size > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
+        return None  # unsorted: the pandas path sorts
+    extra = cols.get("ask_size" if kind == "quotes" else "volume")
+    if extra is not None and not (pa.types.is_floating(extra.type)
+                                  or pa.types.is_integer(extra.type)):
+        return None  # sizes as text: pandas' to_numeric handles them
+    if kind == "quotes":
+        bid, ask = prices[0], prices[1]
+        if bool((ask < bid).any()):
+            return None
+        o = h = lo = c = bid
+        v, sp = filled_floats(extra, len(table)), ask - bid
+    else:
+        o, h, lo, c = prices
+        if bool(((h < np.maximum(o, c)) | (lo > np.minimum(o, c))).any()):
+            return None
+        v, sp = filled_floats(extra, len(table)), np.zeros(len(table))
+        if "spread" in cols:
+            return None
+    return Events(kind, [symbol or "ASSET"], ts, np.zeros(len(table), np.int64), o, h, lo, c, v,
+                  sp)
+
+
+def one_chunk(col: Any) -> Any:
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    return col
+
+
+def plain_floats(col: Any) -> np.ndarray | None:
+    """A float64 column without nulls and non-finite values, as a (writable) NumPy array."""
+    if col.type != pa.float64() or col.null_count:
+        return None
+    values = np.array(one_chunk(col).to_numpy(zero_copy_only=False), dtype=np.float64)
+    return values if bool(np.isfinite(values).all()) else None
+
+
+def filled_floats(col: Any, n: int) -> np.ndarray:
+    """An optional numeric column with nulls and NaN as 0 (``fillna(0)``); zeros if absent."""
+    if col is None:
+        return np.zeros(n)
+    values = np.array(one_chunk(col).to_numpy(zero_copy_only=False), dtype=np.float64)
+    values[np.isnan(values)] = 0.0
+    return values
+
+
+def plain_ts(col: Any) -> np.ndarray | None:
+    """A timestamp column without nulls as int64 ns UTC (the stored values; naive ones are
+    taken as UTC, as the pandas path does)."""
+    if not pa.types.is_timestamp(col.type) or col.null_count:
+        return None
+    try:
+        col = one_chunk(col.cast(pa.timestamp("ns", tz=col.type.tz)))
+    except pa.ArrowInvalid:
+        return None
+    return np.array(col.view(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def symbol_codes(df: pd.DataFrame, symbol: str | None) -> tuple[list[str], np.ndarray]:

@@ -816,67 +816,136 @@ def quiet_ok(book: Book) -> bool:
             and book[0][A_STOP] == 0.0 and has_room(book))
 
 
+# Quiet state (one symbol, no working order) kept in locals by the fast paths:
+# (cash, seq, n_eq, next bucket, last ts, bid, ask, prev, vol, seen, mae, mfe) and the
+# constants of a quiet stretch: (q, avg, mult, conv mode, conv const, sample, vol alpha,
+# next day, last usable equity row, margin band low, margin band high).
+QState = tuple[float, float, int, int, int, float, float, float, float, float, float, float]
+QConst = tuple[float, float, float, float, float, int, float, int, int, float, float]
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def margin_band(cash: float, q: float, avg: float, mc: float, cfg: np.ndarray,
+                const_conv: bool) -> tuple[float, float]:
+    """Marks between which :func:`margin_safe` surely holds for a position ``q`` (constant
+    conversion rate, so equity and gross value are linear in the mark), narrowed by 1e-9
+    relative so rounding never matters; an empty band when that does not apply (every event
+    then gets the exact test). Only a shortcut: outside the band :func:`step` decides."""
+    if q == 0.0:
+        return -math.inf, math.inf
+    k = cfg[C_MCLEVEL] / cfg[C_LEVERAGE]
+    if not (const_conv and mc > 0.0 and 0.0 <= k < 0.99 and cash > 0.0):
+        return math.inf, -math.inf
+    a = abs(q)
+    scale = avg + cash / (a * mc)
+    if q > 0:
+        lo = max((q * avg * mc - cash) / (a * mc * (1.0 - k)), avg - cash / (a * mc))
+        return lo + 1e-9 * (abs(lo) + scale), math.inf
+    hi = min((cash + a * avg * mc) / (a * mc * (1.0 + k)), avg + cash / (a * mc))
+    return -math.inf, hi - 1e-9 * (abs(hi) + scale)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def quiet_load(book: Book) -> tuple[QState, QConst]:
+    acct, acct_t, pos, eq, cfg, inst = book[0], book[1], book[2], book[8], book[10], book[11]
+    qs = (acct[A_CASH], acct[A_SEQ], int(acct[A_NEQ]), acct_t[AT_NEXTB], acct_t[AT_LASTTS],
+          pos[0, P_BID], pos[0, P_ASK], pos[0, P_PREV], pos[0, P_VOL], pos[0, P_SEEN],
+          pos[0, P_MAE], pos[0, P_MFE])
+    q, avg, mult, mode, const = (pos[0, P_QTY], pos[0, P_AVG], inst[0, I_MULT],
+                                 inst[0, I_CONV_MODE], inst[0, I_CONV_CONST])
+    lo, hi = margin_band(acct[A_CASH], q, avg, mult * const, cfg, mode == 0.0)
+    qc = (q, avg, mult, mode, const, np.int64(cfg[C_SAMPLE]), cfg[C_VOLALPHA],
+          acct_t[AT_NEXTDAY], eq.shape[0] - (ROOM + 2), lo, hi)
+    return qs, qc
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def quiet_store(book: Book, qs: QState) -> None:
+    acct, acct_t, pos = book[0], book[1], book[2]
+    _cash, seq, n_eq, nextb, lastts, bid, ask, prev, vol, seen, mae, mfe = qs
+    acct[A_SEQ], acct[A_NEQ] = seq, n_eq
+    acct_t[AT_NEXTB], acct_t[AT_LASTTS] = nextb, lastts
+    pos[0, P_BID], pos[0, P_ASK], pos[0, P_PREV], pos[0, P_VOL] = bid, ask, prev, vol
+    pos[0, P_SEEN], pos[0, P_MAE], pos[0, P_MFE], pos[0, P_VUSED] = seen, mae, mfe, 0.0
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def quiet_blocked(qs: QState, qc: QConst, ts: int) -> bool:
+    """A day roll or a full equity table: :func:`step` handles the event."""
+    return ts >= qc[7] or qs[2] > qc[8]
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def quiet_margin_ok(qs: QState, qc: QConst, cfg: np.ndarray, c: float, sp: float) -> bool:
+    """No margin call at this event's close (else :func:`step` handles it): the mark in
+    the sure band (:func:`margin_band`), else the exact test."""
+    q, avg, mult, mode, const = qc[0], qc[1], qc[2], qc[3], qc[4]
+    if q == 0.0:
+        return True
+    mk = c if q > 0 else c + sp
+    if qc[9] <= mk <= qc[10]:
+        return True
+    conv = conv_of(mode, const, 1.0, c, c + sp)
+    px = mark_of(q, c, c + sp)
+    return margin_safe(qs[0] + upnl(q, px, avg, mult, conv), 0.0 + value_of(q, px, mult, conv),
+                       cfg)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def quiet_event(qs: QState, qc: QConst, eq: np.ndarray, eq_t: np.ndarray, ts: int, h: float,
+                lo: float, c: float, sp: float) -> QState:
+    """:func:`step` on a quiet event (equity sample, marks, volatility, MAE / MFE) with the
+    same per-event functions, so the state is bit for bit what :func:`step` leaves."""
+    cash, seq, n_eq, nextb, lastts, bid, ask, prev, vol, seen, mae, mfe = qs
+    q, avg, mult, mode, const, sample, alpha = qc[0], qc[1], qc[2], qc[3], qc[4], qc[5], qc[6]
+    new_prev = bid if seen != 0.0 else prev
+    if ts >= nextb:
+        eq[n_eq, E_EQ] = cash
+        eq[n_eq, E_POSVAL] = 0.0
+        if q != 0.0:
+            old_conv = conv_of(mode, const, seen, bid, ask)
+            old_px = mark_of(q, bid, ask)
+            eq[n_eq, E_EQ] = cash + upnl(q, old_px, avg, mult, old_conv)
+            eq[n_eq, E_POSVAL] = 0.0 + value_of(q, old_px, mult, old_conv)
+        eq[n_eq, E_CASH] = cash
+        eq[n_eq, E_BENCH] = 0.5 * (bid + ask)
+        eq_t[n_eq] = lastts
+        n_eq += 1
+        nextb = next_bucket(ts, sample)
+    if seen != 0.0:
+        vol = ewma_vol(vol, alpha, c, new_prev)
+    if q != 0.0:
+        conv = conv_of(mode, const, 1.0, c, c + sp)
+        worst, best = worst_best(q, h, lo, sp, avg, mult * conv)
+        mae = min(mae, worst)
+        mfe = max(mfe, best)
+    return (cash, seq + 1.0, n_eq, nextb, ts, c, c + sp, new_prev, vol, 1.0, mae, mfe)
+
+
 @njit(cache=True, _nrt=False)
 def quiet_run(book: Book, ev: Events, targets: np.ndarray, i0: int, i1: int) -> int:
     """Fast path of :func:`step` for events where nothing can happen: one symbol, no working
-    order, no decision, no day roll, no margin call. The state lives in locals and goes
-    back to the book at the end; the arithmetic is :func:`step`'s own per-event functions
-    (``ewma_vol``, ``worst_best``, ``upnl``, ``value_of``, ``conv_of``, ``margin_safe``), so
-    the book is bit for bit what :func:`step` would leave. Returns the first event it did
-    not process (the caller runs :func:`step` on it)."""
+    order, no decision, no day roll, no margin call. The state lives in locals
+    (:func:`quiet_load`) and goes back to the book at the end; the arithmetic is
+    :func:`step`'s own per-event functions, so the book is bit for bit what :func:`step`
+    would leave. Returns the first event it did not process (the caller runs :func:`step`
+    on it)."""
     if not quiet_ok(book):
         return i0
-    acct, acct_t, pos, eq, eq_t, cfg, inst = (book[0], book[1], book[2], book[8], book[9],
-                                              book[10], book[11])
+    cfg, eq, eq_t = book[10], book[8], book[9]
     ts_a, h_a, l_a, c_a, sp_a = ev[0], ev[3], ev[4], ev[5], ev[7]
-    cash, seq, n_eq = acct[A_CASH], acct[A_SEQ], int(acct[A_NEQ])
-    eq_lim = eq.shape[0] - (ROOM + 2)
-    nextb, nextday, lastts = acct_t[AT_NEXTB], acct_t[AT_NEXTDAY], acct_t[AT_LASTTS]
-    sample, alpha = np.int64(cfg[C_SAMPLE]), cfg[C_VOLALPHA]
-    q, avg, mult = pos[0, P_QTY], pos[0, P_AVG], inst[0, I_MULT]
-    mode, const = inst[0, I_CONV_MODE], inst[0, I_CONV_CONST]
-    bid, ask, prev, vol = pos[0, P_BID], pos[0, P_ASK], pos[0, P_PREV], pos[0, P_VOL]
-    seen, mae, mfe = pos[0, P_SEEN], pos[0, P_MAE], pos[0, P_MFE]
+    qs, qc = quiet_load(book)
     i = i0
     while i < i1:
         ts = ts_a[i]
-        if ts >= nextday or n_eq > eq_lim or not math.isnan(targets[i]):
+        if quiet_blocked(qs, qc, ts) or not math.isnan(targets[i]):
             break
-        c, sp = c_a[i], sp_a[i]
-        new_prev = bid if seen != 0.0 else prev
-        conv = conv_of(mode, const, 1.0, c, c + sp)
-        if q != 0.0:
-            px = mark_of(q, c, c + sp)
-            if not margin_safe(cash + upnl(q, px, avg, mult, conv),
-                               0.0 + value_of(q, px, mult, conv), cfg):
-                break  # a margin call: step() handles this event
-        if ts >= nextb:
-            eq[n_eq, E_EQ] = cash
-            eq[n_eq, E_POSVAL] = 0.0
-            if q != 0.0:
-                old_conv = conv_of(mode, const, seen, bid, ask)
-                old_px = mark_of(q, bid, ask)
-                eq[n_eq, E_EQ] = cash + upnl(q, old_px, avg, mult, old_conv)
-                eq[n_eq, E_POSVAL] = 0.0 + value_of(q, old_px, mult, old_conv)
-            eq[n_eq, E_CASH] = cash
-            eq[n_eq, E_BENCH] = 0.5 * (bid + ask)
-            eq_t[n_eq] = lastts
-            n_eq += 1
-            nextb = next_bucket(ts, sample)
-        seq += 1.0
-        if seen != 0.0:
-            vol = ewma_vol(vol, alpha, c, new_prev)
-        prev, bid, ask, seen, lastts = new_prev, c, c + sp, 1.0, ts
-        if q != 0.0:
-            worst, best = worst_best(q, h_a[i], l_a[i], sp, avg, mult * conv)
-            mae = min(mae, worst)
-            mfe = max(mfe, best)
+        if not quiet_margin_ok(qs, qc, cfg, c_a[i], sp_a[i]):
+            break  # a margin call: step() handles this event
+        qs = quiet_event(qs, qc, eq, eq_t, ts, h_a[i], l_a[i], c_a[i], sp_a[i])
         i += 1
     if i > i0:
-        acct[A_SEQ], acct[A_NEQ] = seq, n_eq
-        acct_t[AT_NEXTB], acct_t[AT_LASTTS] = nextb, lastts
-        pos[0, P_BID], pos[0, P_ASK], pos[0, P_PREV], pos[0, P_VOL] = bid, ask, prev, vol
-        pos[0, P_SEEN], pos[0, P_MAE], pos[0, P_MFE], pos[0, P_VUSED] = seen, mae, mfe, 0.0
+        quiet_store(book, qs)
     return i
 
 
@@ -1003,3 +1072,15 @@ def bare_loop(bid: np.ndarray, ask: np.ndarray, fast: int, slow: int) -> float:
             entry = bid[i]
         prev = d
     return pnl
+
+
+@njit(cache=True, _nrt=False)
+def py_step(book: Book, ev: Events, i: int) -> tuple[float, float]:
+    """The Python path's one call per event: :func:`step` on event ``i`` when the tables
+    have room. Returns (the order-table low mark before the step, fills so far), or
+    (-1, -1) without stepping when a table must grow first."""
+    if not has_room(book):
+        return -1.0, -1.0
+    low = book[0][A_LOW]
+    step(book, ev, i)
+    return low, book[0][A_NFILL]

@@ -21,7 +21,7 @@ from tickforge.engine import nb
 from tickforge.engine.broker import Book, equity_rows_hint
 from tickforge.engine.data import Events, events_from_frame
 from tickforge.engine.result import Result
-from tickforge.engine.sizing import targets_from_signals
+from tickforge.engine.sizing import size_mode, targets_from_signals
 from tickforge.errors import ConfigError
 from tickforge.progress import ProgressFn, no_progress
 from tickforge.strategies import BuiltinStrategy, State, get_strategy
@@ -194,13 +194,26 @@ class TargetRunner:
             if not len(events):
                 continue
             book = self.book_for(events, total)
-            targets, tmode = self.targets(events)
-            ev = events.as_tuple()
-            execute(book, events, lambda i0, i1, b=book, t=targets, m=tmode, e=ev:
-                    nb.run_targets(b.arrays, e, t, m, i0, i1))
+            execute(book, events, self.kernel(book, events))
             done += len(events)
             progress(done, total)
         return finish_result(self.config, self.book, done, time.perf_counter() - t0, self.kind)
+
+    def kernel(self, book: Book, events: Events) -> Any:
+        """``(i0, i1) -> next event`` over this chunk: the strategy's fused kernel (signals
+        computed inside the execution pass) when it has one and the targets are signal x size,
+        else targets for the chunk then ``nb.run_targets``."""
+        ev = events.as_tuple()
+        fused = self.strategy.fused_fn
+        mode, size = size_mode(self.config.options)
+        if fused is not None and len(events.symbols) == 1 and mode in ("equity", "units"):
+            tmode = nb.TM_UNITS if mode == "units" else nb.TM_EQUITY
+            half = 0.0 if events.kind == "bars" else 0.5
+            state = self.state(0)
+            return lambda i0, i1: fused(book.arrays, ev, half, self.params, state, size, tmode,
+                                        i0, i1)
+        targets, tmode = self.targets(events)
+        return lambda i0, i1: nb.run_targets(book.arrays, ev, targets, tmode, i0, i1)
 
     def book_for(self, events: Events, total: int | None) -> Book:
         if self.book is None:

@@ -66,6 +66,9 @@ class Param:
 State = dict[str, np.ndarray]
 SignalFn = Callable[[np.ndarray, dict[str, Any], State], np.ndarray]
 StateFn = Callable[[dict[str, Any]], State]
+# Signals and execution in one compiled pass: (book arrays, event tuple, half spread weight of
+# the price, params, state, size, target mode, i0, i1) -> first event not processed.
+FusedFn = Callable[..., int]
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class BuiltinStrategy:
     signal_fn: SignalFn
     warmup_fn: Callable[[dict[str, Any]], int] = field(default=lambda p: 1)
     checks: tuple[tuple[str, str, str], ...] = ()  # (a, b, message): require p[a] < p[b]
+    fused_fn: FusedFn | None = None  # one symbol, targets = signal x size
 
     def schema(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description,
@@ -143,7 +147,9 @@ register(BuiltinStrategy(
     _sma_state,
     lambda x, p, s: nb.sma_cross(x, p["fast"], p["slow"], p["allow_short"], s["st"], s["rf"],
                                  s["rs"]),
-    lambda p: int(p["slow"]), (("fast", "slow", "fast must be shorter than slow"),)))
+    lambda p: int(p["slow"]), (("fast", "slow", "fast must be shorter than slow"),),
+    lambda book, ev, half, p, s, size, tmode, i0, i1: nb.run_sma_cross(
+        book, ev, half, p["allow_short"], size, tmode, s["st"], s["rf"], s["rs"], i0, i1)))
 
 register(BuiltinStrategy(
     "ema_cross", "Fast exponential moving average crossing the slow one.",

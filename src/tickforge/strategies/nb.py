@@ -14,7 +14,10 @@ import math
 import numpy as np
 from numba import njit
 
+from tickforge.engine import nb as core
+
 N, POS, LAST = 0, 1, 2
+MeanState = tuple[float, float, float, float, float, float, float, float, float]
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -124,6 +127,129 @@ def sma_state(fast: int, slow: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return st, np.zeros(fast), np.zeros(slow)
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def mean_load(st: np.ndarray, b: int, rb: int) -> MeanState:
+    """The state of one rolling mean as scalars (sum, comp_add, comp_remove, nobs, same_run,
+    prev_value, neg_count, ring count, ring position): a loop keeps it in registers."""
+    return (st[b], st[b + 1], st[b + 2], st[b + 3], st[b + 4], st[b + 5], st[b + 6], st[rb],
+            st[rb + 1])
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def mean_store(st: np.ndarray, b: int, rb: int, m: MeanState) -> None:
+    st[b], st[b + 1], st[b + 2], st[b + 3], st[b + 4], st[b + 5], st[b + 6] = m[:7]
+    st[rb], st[rb + 1] = m[7], m[8]
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def mean_acc(m: MeanState, ring: np.ndarray, v: float) -> MeanState:
+    """:func:`mean_step`'s state update on scalar state: the same operations in the same
+    order (remove the value falling out, then add ``v``), so the same sums bit for bit.
+    Counters are updated by selects, not branches."""
+    total, c_add, c_rem, nobs, same, prev, neg, count, k = m
+    n = ring.shape[0]
+    j = int(k)
+    old = ring[j] if count >= n else math.nan
+    if not math.isnan(old):
+        nobs -= 1.0
+        y = -old - c_rem
+        t = total + y
+        c_rem = t - total - y
+        total = t
+        neg -= 1.0 if old < 0.0 else 0.0
+    ring[j] = v
+    j += 1
+    k = 0.0 if j == n else float(j)
+    count += 1.0
+    nobs += 1.0
+    y = v - c_add
+    t = total + y
+    c_add = t - total - y
+    total = t
+    neg += 1.0 if v < 0.0 else 0.0
+    same = same + 1.0 if v == prev else 1.0
+    return (total, c_add, c_rem, nobs, same, v, neg, count, k)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def mean_of(m: MeanState, n: int) -> float:
+    """:func:`mean_value` of scalar state: pandas' rolling mean after the last update."""
+    total, nobs, same, prev, neg = m[0], m[3], m[4], m[5], m[6]
+    if nobs < n:
+        return math.nan
+    result = total / nobs
+    if same >= nobs:
+        return prev
+    if neg == 0.0 and result < 0.0:
+        return 0.0
+    return result
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def mean_next(m: MeanState, ring: np.ndarray, v: float) -> tuple[float, MeanState]:
+    """One step of pandas' rolling mean on scalar state: (mean, new state)."""
+    m = mean_acc(m, ring, v)
+    return mean_of(m, ring.shape[0]), m
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def order_of(f: float, s: float) -> int:
+    """How ``f`` compares with ``s``: 1 above, -1 below, 0 equal, 2 unordered (NaN)."""
+    if f > s:
+        return 1
+    if f < s:
+        return -1
+    return 0 if f == s else 2
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def order_fast(mf: MeanState, ms: MeanState, inv_f: float, inv_s: float, nf: int,
+               ns: int) -> int:
+    """:func:`order_of` of the two exact means without dividing when the answer is clear:
+    ``total * (1 / n)`` is within 3 ulp of ``total / n``, so a gap above 1e-15 relative
+    decides the order of the exact means; near-ties, NaN, runs of equal values and
+    non-positive means take the exact path."""
+    a = mf[0] * inv_f
+    b = ms[0] * inv_s
+    clear = (mf[3] == nf and ms[3] == ns and mf[4] < nf and ms[4] < ns and a > 1e-300
+             and b > 1e-300 and abs(a - b) > 1e-15 * (a + b))
+    if clear:
+        return 1 if a > b else -1
+    return order_of(mean_of(mf, nf), mean_of(ms, ns))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def cross_code(prev: int, now: int, short: bool) -> float:
+    """:func:`cross_step` from orders: -1 -> 1 goes long, 1 -> -1 short (or flat)."""
+    if prev == -1 and now == 1:
+        return 1.0
+    if prev == 1 and now == -1:
+        return -1.0 if short else 0.0
+    return math.nan
+
+
+@njit(cache=True, _nrt=False)
+def sma_cross_mid(c: np.ndarray, sp: np.ndarray, half: float, fast: int, slow: int,
+                  short: bool, st: np.ndarray, rf: np.ndarray, rs: np.ndarray,
+                  out: np.ndarray) -> None:
+    """:func:`sma_cross` on the price ``c + half * sp`` (half = 0.5: quote mids, the same
+    ``c + 0.5 * sp`` as ``Events.price``; half = 0: bar closes) without a price array.
+    The state lives in scalars during the loop, and the means are compared without a
+    division unless they nearly tie (:func:`order_fast`)."""
+    mf = mean_load(st, 3, 19)
+    ms = mean_load(st, 10, 0)
+    prev = order_of(st[17], st[18])
+    inv_f, inv_s = 1.0 / fast, 1.0 / slow
+    for i in range(c.shape[0]):
+        v = c[i] + half * sp[i] if half != 0.0 else c[i]
+        mf = mean_acc(mf, rf, v)
+        ms = mean_acc(ms, rs, v)
+        now = order_fast(mf, ms, inv_f, inv_s, fast, slow)
+        out[i] = cross_code(prev, now, short)
+        prev = now
+    sma_store(st, (mf, ms, prev), fast, slow)
+
+
 @njit(cache=True)
 def sma_cross(x: np.ndarray, fast: int, slow: int, short: bool, st: np.ndarray,
               rf: np.ndarray, rs: np.ndarray) -> np.ndarray:
@@ -132,6 +258,16 @@ def sma_cross(x: np.ndarray, fast: int, slow: int, short: bool, st: np.ndarray,
     are computed exactly as pandas' ``rolling(n).mean()`` so near-ties resolve the same way.
     st: 0/1 slow ring, 3..9 fast mean, 10..16 slow mean, 17 prev fast, 18 prev slow,
     19/20 fast ring."""
+    out = np.empty(x.shape[0])
+    sma_cross_mid(x, x, 0.0, fast, slow, short, st, rf, rs, out)
+    return out
+
+
+@njit(cache=True)
+def sma_cross_ref(x: np.ndarray, fast: int, slow: int, short: bool, st: np.ndarray,
+                  rf: np.ndarray, rs: np.ndarray) -> np.ndarray:
+    """The step-by-step form (state in ``st`` at every step): the reference the tests hold
+    :func:`sma_cross` to, bit for bit."""
     out = np.empty(x.shape[0])
     for i in range(x.shape[0]):
         v = x[i]
@@ -144,12 +280,11 @@ def sma_cross(x: np.ndarray, fast: int, slow: int, short: bool, st: np.ndarray,
 @njit(cache=True)
 def rolling_mean_into(x: np.ndarray, n: int, out: np.ndarray) -> None:
     """pandas' ``rolling(n).mean()`` of a whole series into ``out``, bit for bit the means
-    :func:`sma_cross` computes (same :func:`mean_step`, same fresh state)."""
-    st = np.zeros(24)
-    st[8] = np.nan
+    :func:`sma_cross` computes (same arithmetic, same fresh state)."""
+    m = (0.0, 0.0, 0.0, 0.0, 0.0, math.nan, 0.0, 0.0, 0.0)
     ring = np.zeros(n)
     for i in range(x.shape[0]):
-        out[i] = mean_step(st, 3, 0, ring, x[i], n)
+        out[i], m = mean_next(m, ring, x[i])
 
 
 @njit(cache=True)
@@ -287,3 +422,94 @@ def buy_and_hold(x: np.ndarray, st: np.ndarray) -> np.ndarray:
         out[0] = 1.0
     st[N] += x.shape[0]
     return out
+
+
+# ---------------------------------------------------------------- fused run (signals + core)
+
+SmaState = tuple[MeanState, MeanState, int]
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def sma_load(st: np.ndarray) -> SmaState:
+    return mean_load(st, 3, 19), mean_load(st, 10, 0), order_of(st[17], st[18])
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def sma_store(st: np.ndarray, m: SmaState, fast: int, slow: int) -> None:
+    """Save the state; st[17], st[18] get the last exact means (NaN before any price)."""
+    mean_store(st, 3, 19, m[0])
+    mean_store(st, 10, 0, m[1])
+    st[17], st[18] = mean_of(m[0], fast), mean_of(m[1], slow)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def sma_next(m: SmaState, rf: np.ndarray, rs: np.ndarray, v: float, inv_f: float,
+             inv_s: float, short: bool) -> tuple[float, SmaState]:
+    """One price into :func:`sma_cross_mid`'s state: (signal, new state)."""
+    mf = mean_acc(m[0], rf, v)
+    ms = mean_acc(m[1], rs, v)
+    now = order_fast(mf, ms, inv_f, inv_s, rf.shape[0], rs.shape[0])
+    return cross_code(m[2], now, short), (mf, ms, now)
+
+
+@njit(cache=True, _nrt=False)
+def sma_quiet(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], half: float,
+              short: bool, m: SmaState, rf: np.ndarray, rs: np.ndarray, i0: int,
+              i1: int) -> tuple[int, SmaState, float, bool]:
+    """Quiet events (``engine.nb.quiet_run``'s conditions and per-event functions) with the
+    signal computed in the same pass. Stops at the first event :func:`engine.nb.step` must
+    handle; returns (that event, state, its signal, whether the signal was computed)."""
+    if not core.quiet_ok(book):
+        return i0, m, math.nan, False
+    cfg, eq, eq_t = book[10], book[8], book[9]
+    ts_a, h_a, l_a, c_a, sp_a = ev[0], ev[3], ev[4], ev[5], ev[7]
+    inv_f, inv_s = 1.0 / rf.shape[0], 1.0 / rs.shape[0]
+    qs, qc = core.quiet_load(book)
+    i, sig, have = i0, math.nan, False
+    while i < i1:
+        ts, c, sp = ts_a[i], c_a[i], sp_a[i]
+        if core.quiet_blocked(qs, qc, ts):
+            break
+        sig, m = sma_next(m, rf, rs, c + half * sp if half != 0.0 else c, inv_f, inv_s, short)
+        if not math.isnan(sig) or not core.quiet_margin_ok(qs, qc, cfg, c, sp):
+            have = True
+            break
+        qs = core.quiet_event(qs, qc, eq, eq_t, ts, h_a[i], l_a[i], c, sp)
+        i += 1
+    if i > i0:
+        core.quiet_store(book, qs)
+    return i, m, sig, have
+
+
+@njit(cache=True, _nrt=False)
+def run_sma_cross(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], half: float,
+                  short: bool, size: float, tmode: int, st: np.ndarray, rf: np.ndarray,
+                  rs: np.ndarray, i0: int, i1: int) -> int:
+    """``engine.nb.run_targets`` over :func:`sma_cross` targets (signal x ``size``, one
+    symbol) computed in the same pass: no price, signal or target arrays. Same events go
+    through the same core functions, so the book is bit for bit the two-pass one. The
+    strategy state (``st``, rings) is saved on return; returns the first event not
+    processed (< i1 when a table needs room; its signal is not computed yet)."""
+    close_fill_on = book[10][core.C_CLOSEFILL] == 1.0
+    ts_a, sym_a, c_a, sp_a = ev[0], ev[1], ev[5], ev[7]
+    inv_f, inv_s = 1.0 / rf.shape[0], 1.0 / rs.shape[0]
+    m = sma_load(st)
+    i = i0
+    while i < i1:
+        i, m, sig, have = sma_quiet(book, ev, half, short, m, rf, rs, i, i1)
+        if i >= i1:
+            break
+        if not have:  # (a quiet stop after the signal leaves room: quiet_ok checked it)
+            if not core.has_room(book):
+                sma_store(st, m, rf.shape[0], rs.shape[0])
+                return i
+            v = c_a[i] + half * sp_a[i] if half != 0.0 else c_a[i]
+            sig, m = sma_next(m, rf, rs, v, inv_f, inv_s, short)
+        core.step(book, ev, i)
+        if not math.isnan(sig):
+            core.submit_target(book, sym_a[i], sig * size, tmode, ts_a[i])
+        if close_fill_on:
+            core.close_fill(book, ev, i)
+        i += 1
+    sma_store(st, m, rf.shape[0], rs.shape[0])
+    return i1
