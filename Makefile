@@ -21,6 +21,7 @@ demo: venv web
 test: venv web
 	sh scripts/ensure-chromium.sh
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	cd web && npm test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -81,6 +81,16 @@ def to_markdown(rows: list[dict], seconds: float) -> str:
     return "\n".join(head) + "\n"
 
 
+def merge_saved(rows: list[dict], saved: Path, ran: set) -> list[dict]:
+    """Rows of this run plus the last saved rows of the modules that did not run."""
+    kept = []
+    for file in sorted(saved.glob("bench_*.json")):
+        old = json.loads(file.read_text())
+        if not any(r.get("area") in ran for r in old):
+            kept += old
+    return kept + rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -88,7 +98,11 @@ def main() -> int:
         "--only", default="", help="comma-separated module suffixes, e.g. etl,engine"
     )
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--keep", action="store_true",
+                        help="with --only: keep the last saved rows of the modules not run now")
     args = parser.parse_args()
+    saved = ROOT / "bench-output"
+    saved.mkdir(exist_ok=True)
     only = {s for s in args.only.split(",") if s}
     rows: list[dict] = []
     t0 = time.perf_counter()
@@ -109,7 +123,10 @@ def main() -> int:
             ]
         for row in got:
             print("  ", json.dumps(row, default=str), flush=True)
+        (saved / f"{path.stem}.json").write_text(json.dumps(got, default=str))
         rows += got
+    if args.keep:
+        rows = merge_saved(rows, saved, ran={r.get("area") for r in rows})
     Path(args.out).write_text(to_markdown(rows, time.perf_counter() - t0))
     print(f"wrote {args.out}")
     return 0

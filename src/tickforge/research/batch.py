@@ -140,11 +140,11 @@ def plan_for(base: BacktestConfig, data: Any) -> Plan | None:
     for cached_data, cached_key, plan in _PLAN:
         if cached_data is data and cached_key == key:
             return plan
-    plan = make_plan(base, data)
+    fresh = make_plan(base, data)
     _PLAN.clear()
-    if plan is not None:
-        _PLAN.append((data, key, plan))
-    return plan
+    if fresh is not None:
+        _PLAN.append((data, key, fresh))
+    return fresh
 
 
 # ---------------------------------------------------------------- batch paths

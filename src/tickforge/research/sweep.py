@@ -74,7 +74,7 @@ class SweepResult:
         ranked = self.ranked()
         if ranked.empty:
             return {}
-        return _plain(ranked.iloc[0].to_dict())
+        return _plain(ranked.head(1).to_dict("records")[0])  # keeps int params int
 
     @property
     def best_params(self) -> dict[str, Scalar]:
@@ -131,8 +131,8 @@ class SweepResult:
         return write_sweep_report(self, Path(path))
 
 
-def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+def _plain(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
 
 
 def _only(row: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
@@ -159,7 +159,7 @@ def _evaluate(config: SweepConfig, ref: DataRef, sets: list[dict[str, Scalar]],
 def _strategy_schema(name: str) -> dict[str, Any]:
     """Parameter schema of a built-in strategy: name -> {type, default, ...}; {} if unknown."""
     try:
-        from tickforge.strategies import get_strategy  # type: ignore[attr-defined]
+        from tickforge.strategies import get_strategy
     except ImportError:
         return {}
     schema = get_strategy(name).schema()
@@ -302,7 +302,7 @@ def sweep(data: Any, strategy: str, grid: Mapping[str, Sequence[Scalar]] | None 
     base = BacktestConfig(strategy=strategy, params=dict(params or {}), **options)
     config = SweepConfig(base=base, grid={k: tuple(v) for k, v in (grid or {}).items()},
                          space=dict(space or {}), constraints=tuple(constraints),
-                         objective=objective, maximize=maximize, method=method,  # type: ignore[arg-type]
+                         objective=objective, maximize=maximize, method=method,
                          n_trials=n_trials, top=top,
                          scheduler=executor if isinstance(executor, str) and "://" in executor
                          else None)
