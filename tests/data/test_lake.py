@@ -93,6 +93,21 @@ def test_iter_quotes_streams_one_partition_at_a_time(lake_dir: Path) -> None:
     assert sizes == [1440, 1440, 1440]
 
 
+def test_iter_reads_only_the_asked_columns_in_time_order(lake_dir: Path) -> None:
+    lake = Lake(str(lake_dir))
+    full = quotes_table(EPOCH_2020 + np.arange(0, DAY_MS, 60_000))
+    write_source(lake, full.slice(720), "a.csv")  # two sources in one partition; the
+    write_source(lake, full.slice(0, 720), "b.csv")  # later rows are in the first file
+    parts = list(lake.iter_quotes("EURUSD", "2020-01-01T06:00", None,
+                                  columns=["ts", "ask", "not_a_column"]))
+    assert len(parts) == 1 and parts[0].column_names == ["ts", "ask"]
+    assert parts[0].schema.field("ts").type == pa.timestamp("ns", tz="UTC")
+    expected = full.slice(360).select(["ts", "ask"])
+    assert parts[0].cast(expected.schema).equals(expected)
+    assert lake.read_partition("quotes", str(lake_dir / "none"), None, None,
+                               ["ts", "bid"]).column_names == ["ts", "bid"]
+
+
 def test_other_engines_read_the_lake_as_is(lake_dir: Path) -> None:
     three_days(lake_dir)
     glob = f"{lake_dir}/quotes/**/*.parquet"

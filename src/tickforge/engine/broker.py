@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tickforge.config import BacktestConfig, InstrumentConfig
 from tickforge.engine import nb
@@ -20,6 +21,9 @@ KINDS = ["market", "limit", "stop", "stop_limit", "trailing_stop", "target"]
 TIFS = ["GTC", "DAY", "IOC"]
 STATUSES = ["pending", "active", "partially_filled", "filled", "cancelled", "expired", "rejected"]
 REASONS = ["signal", "take_profit", "stop_loss", "stop", "margin_call", "open", "limit"]
+TARGET_MODES = ["", "equity", "units"]  # orders_frame target_mode: not a target, equity, units
+EQUITY_FLOATS = ("equity", "cash", "position_value", "drawdown", "exposure")
+UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 FX_PAIR = re.compile(r"^([A-Z]{3})/?([A-Z]{3})$")
 DEFAULT_SAMPLE_NS = {"quotes": 60 * 10**9, "bars": 0}
 
@@ -166,16 +170,19 @@ class Book:
     # ------------------------------------------------------------ frames
 
     def equity_frame(self) -> pd.DataFrame:
+        """One row per equity sample, built from the book's arrays in one go: the float
+        columns as one (5, n) block handed to pandas without a copy."""
         n = int(self.acct[nb.A_NEQ])
         eq, eq_t = self.arrays[8][:n], self.arrays[9][:n]
-        equity = eq[:, nb.E_EQ]
+        block = np.empty((len(EQUITY_FLOATS), n))
+        equity, cash, pos_value, dd, exposure = block
+        equity[:], cash[:], pos_value[:] = eq[:, nb.E_EQ], eq[:, nb.E_CASH], eq[:, nb.E_POSVAL]
         peak = np.maximum.accumulate(equity) if n else equity
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dd = np.where(peak > 0, equity / peak - 1.0, 0.0)
-            exposure = np.where(equity > 0, eq[:, nb.E_POSVAL] / equity, 0.0)
-        return pd.DataFrame({"ts": to_time(eq_t), "equity": equity, "cash": eq[:, nb.E_CASH],
-                             "position_value": eq[:, nb.E_POSVAL], "drawdown": dd,
-                             "exposure": exposure})
+        ratio_or_zero(equity, peak, dd, minus_one=True)
+        ratio_or_zero(pos_value, equity, exposure, minus_one=False)
+        frame = pd.DataFrame(block.T, columns=list(EQUITY_FLOATS), copy=False)
+        frame.insert(0, "ts", to_time(eq_t))
+        return frame
 
     def trades_frame(self, include_open: bool = True) -> pd.DataFrame:
         n = int(self.acct[nb.A_NTRD])
@@ -206,21 +213,21 @@ class Book:
     def orders_frame(self) -> pd.DataFrame:
         n = int(self.acct[nb.A_NORD])
         o, ot = self.arrays[4][:n], self.arrays[5][:n]
-        kind = o[:, nb.O_KIND].astype(int)
-        tmode = o[:, nb.O_TMODE]
+        kind = o[:, nb.O_KIND].astype(np.int64)
+        is_target = kind == nb.K_TARGET
+        mode_code = np.where(is_target, np.where(o[:, nb.O_TMODE] == 1, 1, 2), 0)
         return pd.DataFrame({
             "order_id": np.arange(n),
-            "symbol": [self.symbols[int(s)] for s in o[:, nb.O_SYM]],
+            "symbol": labels(self.symbols, o[:, nb.O_SYM]),
             "created": to_time(ot[:, nb.OT_CREATED]),
-            "kind": [KINDS[k] for k in kind],
+            "kind": labels(KINDS, kind),
             "side": o[:, nb.O_SIDE].astype(int),
-            "size": np.where(kind == nb.K_TARGET, o[:, nb.O_FILLED], o[:, nb.O_SIZE0]),
-            "target": np.where(kind == nb.K_TARGET, o[:, nb.O_SIZE0], np.nan),
-            "target_mode": np.where(kind == nb.K_TARGET, np.where(tmode == 1, "equity", "units"),
-                                    ""),
+            "size": np.where(is_target, o[:, nb.O_FILLED], o[:, nb.O_SIZE0]),
+            "target": np.where(is_target, o[:, nb.O_SIZE0], np.nan),
+            "target_mode": labels(TARGET_MODES, mode_code, empty_dtype="str"),
             "limit_price": o[:, nb.O_LIMIT], "stop_price": o[:, nb.O_STOP],
-            "tif": [TIFS[int(t)] for t in o[:, nb.O_TIF]],
-            "status": [STATUSES[int(s)] for s in o[:, nb.O_STATUS]],
+            "tif": labels(TIFS, o[:, nb.O_TIF]),
+            "status": labels(STATUSES, o[:, nb.O_STATUS]),
             "filled_size": o[:, nb.O_FILLED],
             "avg_fill_price": np.where(o[:, nb.O_FILLED] > 0, o[:, nb.O_AVG], np.nan),
             "fees": o[:, nb.O_FEES], "updated": to_time(ot[:, nb.OT_UPDATED]),
@@ -229,7 +236,33 @@ class Book:
 
 
 def to_time(ns: np.ndarray) -> pd.Series:
-    return pd.Series(pd.to_datetime(np.asarray(ns, dtype=np.int64), unit="ns", utc=True))
+    """int64 ns since the epoch -> tz-aware UTC Series (a view cast, no per-row Python)."""
+    return pd.Series(np.asarray(ns, dtype=np.int64).view("M8[ns]"), dtype=UTC_NS)
+
+
+def labels(names: list[str], codes: np.ndarray, empty_dtype: str = "float64") -> pd.Series:
+    """``names[code]`` for every code, as pandas' ``str`` dtype, gathered by Arrow in one
+    take (no per-row Python). No rows give an ``empty_dtype`` column: float64 is what
+    pandas makes of an empty list in a frame (the dtype these columns always had)."""
+    codes = np.asarray(codes).astype(np.int64)
+    if not codes.size:
+        return pd.Series(np.empty(0), dtype=empty_dtype)
+    picked = pa.array(names, pa.large_string()).take(pa.array(codes))
+    return pd.Series(pd.array(picked, dtype="str"))
+
+
+def repeat_label(name: str, n: int) -> pd.Series:
+    """A ``str`` column of ``n`` copies of ``name`` (e.g. the symbol of a price series)."""
+    return labels([name], np.zeros(n, np.int64), empty_dtype="str")
+
+
+def ratio_or_zero(num: np.ndarray, den: np.ndarray, out: np.ndarray, minus_one: bool) -> None:
+    """``out = num / den (- 1)`` where ``den > 0``, else 0 (bit-identical to ``np.where``)."""
+    ok = den > 0
+    out[:] = 0.0
+    np.divide(num, den, out=out, where=ok)
+    if minus_one:
+        np.subtract(out, 1.0, out=out, where=ok)
 
 
 def trade_rows(t: np.ndarray, tt: np.ndarray, symbols: list[str]) -> pd.DataFrame:
@@ -238,11 +271,11 @@ def trade_rows(t: np.ndarray, tt: np.ndarray, symbols: list[str]) -> pd.DataFram
     with np.errstate(divide="ignore", invalid="ignore"):
         ret = np.where(notional > 0, t[:, nb.T_PNL] / notional, 0.0)
     return pd.DataFrame({
-        "symbol": [symbols[int(s)] for s in t[:, nb.T_SYM]],
+        "symbol": labels(symbols, t[:, nb.T_SYM]),
         "direction": t[:, nb.T_DIR].astype(int), "size": t[:, nb.T_SIZE],
         "entry_time": entry, "entry_price": t[:, nb.T_ENTRY],
         "exit_time": exit_, "exit_price": t[:, nb.T_EXIT],
         "pnl": t[:, nb.T_PNL], "return_pct": ret, "fees": t[:, nb.T_FEES],
         "mae": t[:, nb.T_MAE], "mfe": t[:, nb.T_MFE], "duration": exit_ - entry,
-        "exit_reason": [REASONS[int(r)] for r in t[:, nb.T_REASON]],
+        "exit_reason": labels(REASONS, t[:, nb.T_REASON]),
     })

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from tickforge.config import BacktestConfig
 from tickforge.engine import nb
-from tickforge.engine.broker import Book, equity_rows_hint
+from tickforge.engine.broker import Book, equity_rows_hint, repeat_label
 from tickforge.engine.data import Events, events_from_frame
 from tickforge.engine.result import Result
 from tickforge.engine.sizing import size_mode, targets_from_signals
@@ -117,7 +117,8 @@ def lake_chunks(config: BacktestConfig) -> tuple[Iterator[Events], int | None]:
 
     lake = Lake(config.lake)
     if len(config.symbols) == 1 and config.timeframe == "ticks" and hasattr(lake, "iter_quotes"):
-        parts = lake.iter_quotes(config.symbols[0], config.start, config.end)
+        parts = lake.iter_quotes(config.symbols[0], config.start, config.end,
+                                 columns=["ts", "bid", "ask", "ask_size"])  # bid_size unused
         symbol = config.symbols[0]
         return prefetch(events_from_frame(p, symbol) for p in parts if len(p)), None
     frames = []
@@ -265,7 +266,8 @@ def finish_result(config: BacktestConfig, book: Book | None, events: int, second
     trades = book.trades_frame()
     bench = book.arrays[8][: len(equity), nb.E_BENCH]
     metrics = run_metrics(config, book)
-    prices = pd.DataFrame({"ts": equity["ts"], "symbol": book.symbols[0], "price": bench})
+    prices = pd.DataFrame({"ts": equity["ts"], "symbol": repeat_label(book.symbols[0], len(equity)),
+                           "price": bench})
     meta = {"events": events, "seconds": round(seconds, 6), "mode": kind,
             "events_per_second": events / seconds if seconds > 0 else 0.0,
             "fees": float(book.acct[nb.A_FEES]), "swap": float(book.acct[nb.A_SWAP]),

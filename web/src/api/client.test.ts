@@ -10,6 +10,7 @@ it('sends the Bearer key and turns problem+json into an ApiError naming the fiel
   expect(err).toMatchObject({ status: 422, field: 'end', message: 'end must be after start' });
   expect(calls[0].auth).toBe('Bearer secret');
   expect(calls[0].query.get('symbol')).toBe('EURUSD');
+  expect(calls[0].query.get('max_points')).toBe('0'); // the chart pages raw bars itself
 });
 
 it('reads every page of a list', async () => {

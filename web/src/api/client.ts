@@ -160,8 +160,10 @@ export class ApiClient {
     return this.get('/v1/symbols').then((p) => toRows(p, ['symbols']) as unknown as SymbolInfo[]);
   }
 
+  /** Raw bars of `timeframe` (at most `limit`, from `start`): the chart pages through windows
+   * itself, so the server's downsampling of wide ranges is turned off (`max_points=0`). */
   bars(symbol: string, timeframe: string, start?: string, end?: string, limit = 2000): Promise<Bar[]> {
-    return this.get('/v1/bars', { symbol, timeframe, start, end, limit }).then(toBars);
+    return this.get('/v1/bars', { symbol, timeframe, start, end, limit, max_points: 0 }).then(toBars);
   }
 
   strategies(): Promise<Strategy[]> {
