@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -140,6 +140,9 @@ class Fill(Base):
     realized_pnl: Mapped[float] = mapped_column(Float)
     feed_ts: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Never loaded; it only tells the unit of work to insert orders before their fills
+    # (ids are allocated up front, so a batch flushes every table in one go).
+    order: Mapped[Order] = relationship(lazy="raise_on_sql")
 
 
 class Position(Base):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from tickforge.service.db.ids import next_id
 from tickforge.service.db.models import Account, Fill, LedgerEntry, Order, Position
 
 
@@ -25,10 +25,11 @@ def post(session: Session, account_id: int, entries: dict[str, float]) -> str:
     if abs(total) > 1e-6 * max(1.0, max(abs(v) for v in entries.values())):
         raise AssertionError(f"unbalanced ledger transaction {entries}")
     txn = uuid.uuid4().hex
-    rows = [{"account_id": account_id, "txn": txn, "ledger": name, "amount": amount}
-            for name, amount in entries.items() if amount != 0.0]
-    session.execute(insert(LedgerEntry), rows)  # one executemany, no ids fetched back
-    return txn
+    now = datetime.now(UTC)
+    session.add_all([LedgerEntry(account_id=account_id, txn=txn, ledger=name, amount=amount,
+                                 created_at=now)
+                     for name, amount in entries.items() if amount != 0.0])
+    return txn  # the rows of every transaction of a batch go out in one INSERT at flush
 
 
 def deposit(session: Session, account: Account, amount: float) -> None:
@@ -76,7 +77,8 @@ def apply_fill(session: Session, account: Account, position: Position, order: Or
     account.fees += fee
     account.realized_pnl += change.realized
     order.status, order.filled_quantity, order.avg_fill_price = "filled", order.quantity, price
-    fill = Fill(order_id=order.id, account_id=account.id, symbol=order.symbol, side=order.side,
+    fill = Fill(id=next_id(session, "fills"), order_id=order.id, account_id=account.id,
+                symbol=order.symbol, side=order.side,
                 quantity=order.quantity, price=price, fee=fee, realized_pnl=change.realized,
                 feed_ts=feed_ts)
     session.add(fill)

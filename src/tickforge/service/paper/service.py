@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,12 +24,24 @@ from tickforge.service.paper.trading import (
     PositionView,
     lock_account,
     match_account,
+    prefetch_orders,
     views_from_rows,
 )
 from tickforge.service.problems import Problem
 from tickforge.service.settings import ServiceSettings
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem(Generic[T]):
+    """One write of a group-committed batch and the client_order_id it may create."""
+
+    work: Callable[[Session, Account, int], T]
+    client_order_id: str | None
+
+    def __call__(self, session: Session, account: Account, now_ns: int) -> T:
+        return self.work(session, account, now_ns)
 
 
 class PaperDesk:
@@ -82,20 +95,27 @@ class PaperDesk:
             return work(session, account, now_ns)
 
     def with_account_batched(self, user_id: int, account_id: int,
-                             work: Callable[[Session, Account, int], T]) -> T:
+                             work: Callable[[Session, Account, int], T],
+                             client_order_id: str | None = None) -> T:
         """``with_account`` with group commit: concurrent writes to one account share one
-        locked transaction (see :mod:`tickforge.service.paper.batching`)."""
+        locked transaction (see :mod:`tickforge.service.paper.batching`). Items placing an
+        order pass its ``client_order_id``: the batch looks them all up in one statement."""
         def run_batch(items: list[Callable[..., Any]]) -> list[tuple[bool, Any]]:
             now_ns = self.now_ns()
             with self.db.write() as session:
                 account = lock_account(session, user_id, account_id)
                 match_account(session, self.feed, account, now_ns)
+                client_ids = [i.client_order_id for i in items
+                              if isinstance(i, BatchItem) and i.client_order_id is not None]
+                if client_ids:
+                    prefetch_orders(session, account.id, client_ids)
                 return run_items([partial(w, session, account, now_ns) for w in items])
 
         def run_one(w: Callable[[Session, Account, int], T]) -> T:
             return self.with_account(user_id, account_id, w)
 
-        return self._combiner.submit((user_id, account_id), work, run_batch, run_one)
+        item = BatchItem(work, client_order_id)
+        return self._combiner.submit((user_id, account_id), item, run_batch, run_one)
 
     def match_all(self) -> int:
         """Match the resting orders of every account up to the feed's now (the background

@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tickforge.service.db.ids import next_id, reserve_ids
 from tickforge.service.db.models import Account, AccountEvent, Order, Position
 from tickforge.service.paper import rules
 from tickforge.service.paper.feed import Feed, Quote, to_datetime
@@ -174,9 +175,10 @@ def fee_for(account: Account, quantity: float, price: float) -> float:
 
 def place_order(session: Session, feed: Feed, account: Account, spec: OrderSpec, now_ns: int,
                 stale_seconds: float) -> tuple[Order, bool]:
-    """Returns (order, created). A known client_order_id returns the existing order."""
-    existing = session.scalar(select(Order).where(Order.account_id == account.id,
-                                                  Order.client_order_id == spec.client_order_id))
+    """Returns (order, created). A known client_order_id returns the existing order.
+    Nothing is flushed here: ids are allocated up front, so a batch's rows go out together
+    at commit."""
+    existing = known_order(session, account.id, spec.client_order_id)
     if existing is not None:
         if not spec.same_as(existing):
             raise Problem(409, f"client_order_id '{spec.client_order_id}' was already used for "
@@ -186,13 +188,14 @@ def place_order(session: Session, feed: Feed, account: Account, spec: OrderSpec,
     positions = locked_positions(session, account.id)
     check_risk(account, positions, spec, reference_price(spec, quote), marks(feed, positions,
                                                                                now_ns))
-    order = Order(account_id=account.id, client_order_id=spec.client_order_id,
+    order = Order(id=_new_order_id(session), account_id=account.id,
+                  client_order_id=spec.client_order_id,
                   symbol=spec.symbol, side=spec.side, quantity=spec.quantity, type=spec.type,
                   limit_price=spec.limit_price, stop_price=spec.stop_price, status="open",
                   filled_quantity=0.0, checked_ts=now_ns, created_at=datetime.now(UTC),
                   updated_at=datetime.now(UTC))
     session.add(order)
-    session.flush()
+    _remember(session, account.id, order)
     event(session, account.id, "order_accepted", order_dict(order))
     terms = rules.Terms(spec.side, spec.type, spec.limit_price, spec.stop_price)
     price = rules.arrival_fill(terms, quote.bid, quote.ask)
@@ -203,6 +206,41 @@ def place_order(session: Session, feed: Feed, account: Account, spec: OrderSpec,
     if rules.arrival_trigger(terms, quote.bid, quote.ask):
         _trigger(session, account.id, order, quote.ts)
     return order, True
+
+
+_KNOWN = "orders_by_client_id"
+BATCH_ORDERS = "batch_orders"  # session.info: orders the batch may create (id block size)
+
+
+def prefetch_orders(session: Session, account_id: int, client_ids: list[str]) -> None:
+    """Look up a batch's client_order_ids in one statement (``place_order`` then answers
+    retries, in the batch or of stored orders, without a query each)."""
+    rows = session.scalars(select(Order).where(Order.account_id == account_id,
+                                               Order.client_order_id.in_(client_ids))).all()
+    known: dict[str, Order | None] = dict.fromkeys(client_ids)
+    known.update({o.client_order_id: o for o in rows})
+    session.info[(_KNOWN, account_id)] = known
+    session.info[BATCH_ORDERS] = len(client_ids)
+
+
+def known_order(session: Session, account_id: int, client_id: str) -> Order | None:
+    known = session.info.get((_KNOWN, account_id))
+    if known is not None and client_id in known:
+        found: Order | None = known[client_id]
+        return found
+    return session.scalar(select(Order).where(Order.account_id == account_id,
+                                              Order.client_order_id == client_id))
+
+
+def _remember(session: Session, account_id: int, order: Order) -> None:
+    known = session.info.get((_KNOWN, account_id))
+    if known is not None:
+        known[order.client_order_id] = order
+
+
+def _new_order_id(session: Session) -> int:
+    """Order and arrival-fill ids of the whole batch come from one statement."""
+    return next_id(session, "orders", session.info.get(BATCH_ORDERS, 1), ("fills",))
 
 
 def _trigger(session: Session, account_id: int, order: Order, ts: int) -> None:
@@ -217,7 +255,6 @@ def _fill(session: Session, account: Account, positions: dict[str, Position], or
     fill = apply_fill(session, account, pos, order, price, fee_for(account, order.quantity, price),
                       to_datetime(ts))
     order.updated_at = datetime.now(UTC)
-    session.flush()
     event(session, account.id, "order_filled", {"order_id": order.id, "fill_id": fill.id,
                                                 "symbol": order.symbol, "side": order.side,
                                                 "quantity": order.quantity, "price": price,
@@ -251,6 +288,8 @@ def match_account(session: Session, feed: Feed, account: Account, now_ns: int) -
         if idx is not None and price is not None:
             planned.append((int(arrays[0][idx]), order, price))
     planned.sort(key=lambda item: (item[0], item[1].id))
+    if planned:
+        reserve_ids(session, ("fills",), len(planned))
     positions = locked_positions(session, account.id)
     for ts_ns, order, price in planned:
         _fill_resting(session, feed, account, positions, order, price, ts_ns)

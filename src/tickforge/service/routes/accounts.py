@@ -154,7 +154,8 @@ def submit_order(account_id: Id, body: NewOrder, user: Writer, state: State,
         return OrderOut(**order_dict(order)), created
 
     try:
-        out, created = state.paper.with_account_batched(user.id, account_id, work)
+        out, created = state.paper.with_account_batched(user.id, account_id, work,
+                                                        spec.client_order_id)
     except IntegrityError:  # a concurrent duplicate won the race: return the stored order
         out, created = state.paper.snapshot(user.id, account_id, _existing(spec)), False
     if not created:
