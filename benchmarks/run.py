@@ -31,6 +31,7 @@ def load(path: Path):  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look modules up here
     sys.path.insert(0, str(HERE))
     spec.loader.exec_module(module)
     return module
