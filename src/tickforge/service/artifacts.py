@@ -47,11 +47,11 @@ class ArtifactStore:
     def put_bytes(self, key: str, data: bytes) -> str:
         target = self.path(key)
         parent = target.rsplit("/", 1)[0]
-        self.fs.create_dir(parent, recursive=True)
-        if not self.local:
+        if not self.local:  # S3 has no folders: create_dir would PUT empty marker objects
             with self.fs.open_output_stream(target) as out:
                 out.write(data)
             return key
+        self.fs.create_dir(parent, recursive=True)
         tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
         with self.fs.open_output_stream(tmp) as out:
             out.write(data)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from tickforge.data.bars import parse_timeframe
@@ -18,7 +19,8 @@ from tickforge.service.deps import AdminUser, CurrentUser, State
 from tickforge.service.downsample import downsample
 from tickforge.service.jobs.queue import enqueue
 from tickforge.service.problems import Problem
-from tickforge.service.schemas import MAX_PAGE, JobAccepted
+from tickforge.service.routes.jobs import job_out, owned_job
+from tickforge.service.schemas import MAX_PAGE, Id, JobAccepted, JobOut
 
 router = APIRouter(prefix="/v1", tags=["data"])
 Dataset = Literal["quotes", "trades", "bars"]
@@ -134,11 +136,33 @@ class IngestRequest(BaseModel):
     on_overlap: Literal["refuse", "skip", "replace"] = "refuse"
 
 
+def check_ingest(body: IngestRequest) -> None:
+    """Refuse at once what the job would fail on: an unknown format, a missing path."""
+    from tickforge.data.sources import FORMATS
+
+    if body.format not in FORMATS:
+        raise Problem(422, f"unknown format '{body.format}'; valid: {', '.join(FORMATS)}",
+                      field="format")
+    for i, path in enumerate(body.paths):
+        if not Path(path).exists():
+            raise Problem(422, f"'{path}' does not exist on the server", field=f"paths.{i}")
+
+
 @router.post("/ingest", status_code=202)
-def ingest(body: IngestRequest, admin: AdminUser, state: State) -> JobAccepted:
+def ingest(body: IngestRequest, admin: AdminUser, state: State,
+           response: Response) -> JobAccepted:
     """Queue an ingest of server-side files into the lake (admin only)."""
     lakeio.require_lake(state.settings.lake)
+    check_ingest(body)
     with state.db.write() as session:
         job = enqueue(session, admin, "ingest", body.model_dump(),
                       state.settings.max_concurrent_jobs)
-        return JobAccepted(id=job.id, status=job.status)
+        out = JobAccepted(id=job.id, status=job.status)
+    response.headers["Location"] = f"/v1/ingest/{out.id}"
+    return out
+
+
+@router.get("/ingest/{job_id}")
+def ingest_status(job_id: Id, admin: AdminUser, state: State) -> JobOut:
+    """Status, progress and report of an ingest job (admin only)."""
+    return job_out(owned_job(state, admin, "ingest", job_id))
