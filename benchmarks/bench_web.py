@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,14 +33,13 @@ sys.path.insert(0, str(ROOT))
 from tests.web.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
-    DIST,
     SYMBOL,
+    Server,
     ensure_bundle,
-    free_port,
     route_bundle,
     serves_ui,
-    tickforge,
-    wait_healthy,
+    start_server,
+    stop_server,
 )
 
 AREA = "web"
@@ -71,13 +69,6 @@ window.__perf = { frames: [], longtasks: [], recording: false };
 
 
 @dataclass
-class Service:
-    url: str
-    key: str
-    proc: subprocess.Popen[bytes]
-
-
-@dataclass
 class PanResult:
     frames: list[float]
     longtasks: list[float] | None
@@ -101,38 +92,7 @@ def build_lake(root: Path, days: int) -> tuple[str, int]:
     return lake, int(built["bars_written"])
 
 
-def start_service(root: Path, lake: str) -> Service:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{root / 'service.db'}",
-           "TICKFORGE_LAKE": lake, "TICKFORGE_ARTIFACTS": str(root / "artifacts"),
-           "TICKFORGE_WEB_DIST": str(DIST)}
-    env.pop("TICKFORGE_DASK_SCHEDULER", None)
-    port = free_port()
-    log = root / "serve.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("tickforge")), "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--lake", lake, "--workers", "1"],
-            env=env, cwd=root, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, log)
-        created = tickforge("users", "create", "bench", "--json", env=env)
-    except Exception:
-        stop(proc)
-        raise
-    key = json.loads(created.stdout.strip().splitlines()[-1])["api_key"]
-    return Service(url=url, key=key, proc=proc)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-def open_data_page(page: Any, service: Service) -> Any:
+def open_data_page(page: Any, service: Server) -> Any:
     """Log in, open the Data page at 1min; returns the chart locator."""
     page.goto(f"{service.url}/")
     page.get_by_label("API key").fill(service.key)
@@ -195,7 +155,7 @@ def describe(request: Any, phase: str) -> dict[str, Any]:
             "downsampled": bool(body.get("downsampled"))}
 
 
-def measure(service: Service, seconds: float) -> PanResult:
+def measure(service: Server, seconds: float) -> PanResult:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -276,11 +236,11 @@ def run(quick: bool) -> list[dict]:
         root = Path(tmp)
         lake, n_bars = build_lake(root, days)
         scope = f"lake {n_bars:,} 1min bars" + (" (quick: fewer than 100,000)" if quick else "")
-        service = start_service(root, lake)
+        service = start_server(root, lake, "bench")
         try:
             result = measure(service, seconds)
         finally:
-            stop(service.proc)
+            stop_server(service.proc)
     rows = [row("lake: 1min bars", n_bars, "bars", note=scope)]
     return rows + frame_rows(result, scope) + longtask_rows(result) + network_rows(result)
 

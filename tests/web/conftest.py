@@ -115,11 +115,8 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: fl
     raise RuntimeError(f"tickforge serve did not become healthy:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    ensure_bundle()
-    root = tmp_path_factory.mktemp("web-e2e")
-    lake = build_lake(root)
+def start_server(root: Path, lake: str, user: str) -> Server:
+    """A real ``tickforge serve`` on a free port (SQLite, the built UI) and one user's key."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{root / 'service.db'}",
            "TICKFORGE_LAKE": lake, "TICKFORGE_ARTIFACTS": str(root / "artifacts"),
            "TICKFORGE_WEB_DIST": str(DIST)}
@@ -135,15 +132,31 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log)
-        created = tickforge("users", "create", "e2e", "--json", env=env)
-        key = json.loads(created.stdout.strip().splitlines()[-1])["api_key"]
-        yield Server(url=url, key=key, proc=proc, log=log)
+        created = tickforge("users", "create", user, "--json", env=env)
+    except Exception:
+        stop_server(proc)
+        raise
+    key = json.loads(created.stdout.strip().splitlines()[-1])["api_key"]
+    return Server(url=url, key=key, proc=proc, log=log)
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    ensure_bundle()
+    root = tmp_path_factory.mktemp("web-e2e")
+    started = start_server(root, build_lake(root), "e2e")
+    try:
+        yield started
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(started.proc)
 
 
 @pytest.fixture(scope="session")
