@@ -126,7 +126,9 @@ def test_narrow_screen_keyboard_login(chromium: object, server: Server) -> None:
     page = b.page
     try:
         page.goto(f"{server.url}/login")
-        page.keyboard.type(server.key)  # the key field has focus on load
+        # the key field takes focus once the app has rendered: wait for it, then type blind
+        expect(page.get_by_label("API key")).to_be_focused()
+        page.keyboard.type(server.key)
         page.keyboard.press("Enter")
         page.wait_for_url(f"{server.url}/data")
         expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible()
