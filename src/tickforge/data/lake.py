@@ -725,14 +725,6 @@ class SourceWriter:
         origin = self.origin
         return origin.resolve() if isinstance(origin, DeferredSource) else origin
 
-    @property
-    def rows_written(self) -> int:
-        return sum(w.rows for w in self.written)
-
-    @property
-    def overlap_skipped(self) -> int:
-        return sum(w.overlap_skipped for w in self.written)
-
     def add(self, table: pa.Table) -> None:
         """Queue rows (time-sorted, later than those added before) for their partitions."""
         if not table.num_rows:
@@ -846,9 +838,7 @@ class SourceWriter:
         old = old.filter(pa.array((old_ts < lo) | (old_ts > hi)))
         new = pq.read_table(pa.BufferReader(data)).replace_schema_metadata(None)
         table = sort_by_ts(pa.concat_tables([old.cast(new.schema), new]))
-        ts = ts_ns(table)
-        written.rows, written.min_ts, written.max_ts = table.num_rows, int(ts[0]), int(ts[-1])
-        return encode(table, self.meta(table.num_rows, int(ts[0]), int(ts[-1])))
+        return self.reencode(table, ts_ns(table), written)
 
     def rewrite(self, data: pa.Buffer, written: Written,
                 keep_fn: Callable[[np.ndarray], np.ndarray]) -> pa.Buffer | None:
@@ -859,10 +849,12 @@ class SourceWriter:
         if not keep.any():
             written.rows = 0
             return None
-        table = table.filter(pa.array(keep))
-        kept = ts[keep]
-        written.rows, written.min_ts, written.max_ts = table.num_rows, int(kept[0]), int(kept[-1])
-        return encode(table, self.meta(table.num_rows, int(kept[0]), int(kept[-1])))
+        return self.reencode(table.filter(pa.array(keep)), ts[keep], written)
+
+    def reencode(self, table: pa.Table, ts: np.ndarray, written: Written) -> pa.Buffer:
+        """Encode the partition's final rows (``ts`` sorted) and record them in ``written``."""
+        written.rows, written.min_ts, written.max_ts = table.num_rows, int(ts[0]), int(ts[-1])
+        return encode(table, self.meta(written.rows, written.min_ts, written.max_ts))
 
     def meta(self, rows: int, lo: int, hi: int) -> dict[str, Any]:
         return {"source": self.source.name, "sha256": self.source.sha256, "rows": rows,
