@@ -53,7 +53,6 @@ def test_error_message_names_place() -> None:
 
 
 def test_cli_user_error_is_one_line(tmp_path: Path) -> None:
-    missing = tmp_path / "nope.csv"
     proc = subprocess.run(
         [*TICKFORGE, "backtest", "--lake", str(tmp_path), "-s", "X", "-p", "oops"],
         capture_output=True,
@@ -64,4 +63,13 @@ def test_cli_user_error_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "key=value" in proc.stderr
-    assert not missing.exists()
+
+
+def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path) -> None:
+    keep = tmp_path / "precious.txt"
+    keep.write_text("mine")
+    proc = subprocess.run([*TICKFORGE, "demo", "--dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "not a demo folder" in proc.stderr and "Traceback" not in proc.stderr
+    assert keep.read_text() == "mine"

@@ -42,6 +42,16 @@ LakeOpt = Annotated[
     typer.Option("--lake", envvar="TICKFORGE_LAKE", help="Lake root: path or s3://bucket/prefix"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
+SymbolsOpt = Annotated[list[str], typer.Option("--symbol", "-s")]
+StrategyOpt = Annotated[str, typer.Option("--strategy")]
+TimeframeOpt = Annotated[str, typer.Option("--timeframe", "-t")]
+GridOpt = Annotated[
+    list[str] | None, typer.Option("--grid", "-g", help="fast=5:50:5 or fast=5,10,20")
+]
+ConstraintOpt = Annotated[list[str] | None, typer.Option("--constraint", help="e.g. 'fast<slow'")]
+SchedulerOpt = Annotated[
+    str | None, typer.Option(envvar="TICKFORGE_DASK_SCHEDULER", help="tcp://host:8786")
+]
 
 ProgressFn = Callable[[float, float | None], None]
 
@@ -283,12 +293,12 @@ def lake_info(lake: LakeOpt, as_json: JsonOpt = False) -> None:
 @app.command()
 def backtest(
     lake: LakeOpt,
-    symbol: Annotated[list[str], typer.Option("--symbol", "-s")],
-    strategy: Annotated[str, typer.Option("--strategy")] = "sma_cross",
+    symbol: SymbolsOpt,
+    strategy: StrategyOpt = "sma_cross",
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="Strategy parameter key=value.")
     ] = None,
-    timeframe: Annotated[str, typer.Option("--timeframe", "-t")] = "ticks",
+    timeframe: TimeframeOpt = "ticks",
     start: Annotated[str | None, typer.Option()] = None,
     end: Annotated[str | None, typer.Option()] = None,
     cash: Annotated[float, typer.Option()] = 100_000.0,
@@ -382,27 +392,21 @@ def one_line_validation(exc: Exception) -> str:
 @app.command()
 def sweep(
     lake: LakeOpt,
-    symbol: Annotated[list[str], typer.Option("--symbol", "-s")],
-    strategy: Annotated[str, typer.Option("--strategy")] = "sma_cross",
-    grid: Annotated[
-        list[str] | None, typer.Option("--grid", "-g", help="fast=5:50:5 or fast=5,10,20")
-    ] = None,
+    symbol: SymbolsOpt,
+    strategy: StrategyOpt = "sma_cross",
+    grid: GridOpt = None,
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="Fixed parameter key=value.")
     ] = None,
-    constraint: Annotated[
-        list[str] | None, typer.Option("--constraint", help="e.g. 'fast<slow'")
-    ] = None,
+    constraint: ConstraintOpt = None,
     objective: Annotated[str, typer.Option()] = "sharpe",
     minimize: Annotated[bool, typer.Option("--minimize")] = False,
     method: Annotated[str, typer.Option()] = "grid",
     n_trials: Annotated[int | None, typer.Option("--n-trials")] = None,
-    timeframe: Annotated[str, typer.Option("--timeframe", "-t")] = "1min",
+    timeframe: TimeframeOpt = "1min",
     start: Annotated[str | None, typer.Option()] = None,
     end: Annotated[str | None, typer.Option()] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(envvar="TICKFORGE_DASK_SCHEDULER", help="tcp://host:8786")
-    ] = None,
+    scheduler: SchedulerOpt = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="All results as Parquet.")] = None,
     top: Annotated[int, typer.Option()] = 10,
     report: Annotated[Path | None, typer.Option()] = None,
@@ -480,16 +484,16 @@ def build_sweep_config(
 @app.command()
 def walkforward(
     lake: LakeOpt,
-    symbol: Annotated[list[str], typer.Option("--symbol", "-s")],
-    strategy: Annotated[str, typer.Option("--strategy")] = "sma_cross",
-    grid: Annotated[list[str] | None, typer.Option("--grid", "-g")] = None,
-    constraint: Annotated[list[str] | None, typer.Option("--constraint")] = None,
+    symbol: SymbolsOpt,
+    strategy: StrategyOpt = "sma_cross",
+    grid: GridOpt = None,
+    constraint: ConstraintOpt = None,
     objective: Annotated[str, typer.Option()] = "sharpe",
-    timeframe: Annotated[str, typer.Option("--timeframe", "-t")] = "1min",
+    timeframe: TimeframeOpt = "1min",
     train: Annotated[str, typer.Option(help="Training window, e.g. 6M, 30D.")] = "6M",
     test: Annotated[str, typer.Option(help="Test window, e.g. 1M.")] = "1M",
     anchored: Annotated[bool, typer.Option("--anchored")] = False,
-    scheduler: Annotated[str | None, typer.Option(envvar="TICKFORGE_DASK_SCHEDULER")] = None,
+    scheduler: SchedulerOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Walk-forward: optimise in-sample, evaluate out-of-sample, stitch the equity."""
@@ -497,23 +501,14 @@ def walkforward(
     from tickforge.research.walkforward import walk_forward_from_config
 
     sweep_config = build_sweep_config(
-        lake,
-        symbol,
-        strategy,
-        grid,
-        None,
-        constraint,
-        objective,
-        False,
-        "grid",
-        None,
-        timeframe,
-        None,
-        None,
-        scheduler,
-        10,
+        lake=lake, symbols=symbol, strategy=strategy, grid=grid, params=None,
+        constraints=constraint, objective=objective, minimize=False, method="grid",
+        n_trials=None, timeframe=timeframe, start=None, end=None, scheduler=scheduler, top=10,
     )
-    config = WalkForwardConfig(sweep=sweep_config, train=train, test=test, anchored=anchored)
+    try:
+        config = WalkForwardConfig(sweep=sweep_config, train=train, test=test, anchored=anchored)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(one_line_validation(exc)) from exc
     with progress_bar("walk-forward") as update:
         result = walk_forward_from_config(config, progress=update)
     emit(result.summary(), as_json)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tickforge.config import BacktestConfig, CommissionConfig
+from tickforge.errors import TickforgeError
 
 SYMBOL = "EURUSD"
 START = date(2024, 1, 1)
@@ -30,8 +31,7 @@ def run_demo(workdir: Path, days: int = 20, console: Console | None = None) -> d
     from tickforge.engine.run import backtest_from_config
 
     console = console or Console(stderr=True)
-    if workdir.exists():
-        shutil.rmtree(workdir)
+    clear_workdir(workdir)
     raw, lake = workdir / "raw", str(workdir / "lake")
     t0 = time.perf_counter()
     step(console, f"writing {days} days of synthetic {SYMBOL} ticks (HistData format)")
@@ -65,6 +65,22 @@ def run_demo(workdir: Path, days: int = 20, console: Console | None = None) -> d
     }
     print_summary(console, summary)
     return summary
+
+
+DEMO_ENTRIES = {"raw", "lake", "report.html", "report-ticks.html"}
+
+
+def clear_workdir(workdir: Path) -> None:
+    """Remove an earlier demo's output; refuse any other non-empty folder."""
+    if not workdir.exists():
+        return
+    entries = {p.name for p in workdir.iterdir()} if workdir.is_dir() else {workdir.name}
+    if not workdir.is_dir() or not entries <= DEMO_ENTRIES:
+        raise TickforgeError(
+            f"{workdir} exists and is not a demo folder; the demo would replace it",
+            hint="pass an empty or new folder with --dir",
+        )
+    shutil.rmtree(workdir)
 
 
 def step(console: Console, text: str) -> None:
