@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from tickforge.config import BacktestConfig
 from tickforge.engine import nb
 from tickforge.engine.broker import Book, equity_rows_hint, repeat_label
-from tickforge.engine.data import Events, events_from_frame
+from tickforge.engine.data import Events, events_from_frame, to_pandas
 from tickforge.engine.result import Result
 from tickforge.engine.sizing import size_mode, targets_from_signals
 from tickforge.errors import ConfigError
@@ -127,7 +127,7 @@ def lake_chunks(config: BacktestConfig) -> tuple[Iterator[Events], int | None]:
             table = lake.quotes(sym, config.start, config.end)
         else:
             table = lake.bars(sym, config.timeframe, config.start, config.end)
-        frame = events_frame(table)
+        frame = to_pandas(table)
         frames.append(frame.assign(symbol=sym))
     merged = pd.concat(frames, ignore_index=True)
     events = events_from_frame(merged)
@@ -165,12 +165,6 @@ def prefetch(items: Iterator[Events], depth: int = 1) -> Iterator[Events]:
             yield item
     finally:
         stop.set()
-
-
-def events_frame(table: Any) -> pd.DataFrame:
-    from tickforge.engine.data import to_pandas
-
-    return to_pandas(table)
 
 
 # ---------------------------------------------------------------- the run

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
 
+from tickforge.engine.data import to_pandas  # re-exported for sweep / walkforward
 from tickforge.errors import ConfigError
 
 
@@ -32,16 +32,6 @@ def load_lake_data(lake: str, symbols: tuple[str, ...], timeframe: str,
         frames.append(frame)
     out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     return out.sort_values("ts", kind="stable").reset_index(drop=True)
-
-
-def to_pandas(data: Any) -> pd.DataFrame:
-    """pandas, pyarrow or polars table -> pandas DataFrame (no copy for pandas)."""
-    if isinstance(data, pd.DataFrame):
-        return data
-    if hasattr(data, "to_pandas"):
-        return data.to_pandas()
-    raise ConfigError(f"cannot use {type(data).__name__} as market data", field="data",
-                      hint="pass a pandas/polars/arrow table with a ts column")
 
 
 def ts_column(frame: pd.DataFrame) -> pd.Series:
