@@ -24,31 +24,20 @@ def require_lake(uri: str | None) -> Any:
     return open_lake(uri)
 
 
-def as_arrow(data: Any) -> pa.Table:
-    """The lake returns Arrow tables or a wrapper with Arrow access; normalise."""
-    if isinstance(data, pa.Table):
-        return data
-    for attr in ("to_arrow", "arrow", "table"):
-        value = getattr(data, attr, None)
-        if value is not None:
-            value = value() if callable(value) else value
-            if isinstance(value, pa.Table):
-                return value
-    return pa.Table.from_pandas(data.to_pandas(), preserve_index=False)
-
-
 def symbols(uri: str | None, dataset: str) -> list[str]:
     return sorted(require_lake(uri).symbols(dataset))
 
 
 def bars(uri: str | None, symbol: str, timeframe: str, start: datetime | None,
          end: datetime | None) -> pa.Table:
-    return as_arrow(require_lake(uri).bars(symbol, timeframe, start, end))
+    table: pa.Table = require_lake(uri).bars(symbol, timeframe, start, end).to_arrow()
+    return table
 
 
 def quotes(uri: str | None, symbol: str, start: datetime | None,
            end: datetime | None) -> pa.Table:
-    return as_arrow(require_lake(uri).quotes(symbol, start, end))
+    table: pa.Table = require_lake(uri).quotes(symbol, start, end).to_arrow()
+    return table
 
 
 def info(uri: str | None) -> dict[str, Any]:

@@ -36,14 +36,15 @@ def _frame_to_table(frame: Any) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def _put_report(ctx: JobContext, write: Callable[[Path], Any]) -> str | None:
+def _put_report(ctx: JobContext, write: Callable[[Path], Any], keys: dict[str, str]) -> None:
+    """Store the HTML report under ``keys["report"]`` (skipped when plotting is unavailable)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "report.html"
         try:
             write(path)
         except (ImportError, NotImplementedError):
-            return None
-        return ctx.store.put_file(ctx.store.key(ctx.job_id, "report.html"), path)
+            return
+        keys["report"] = ctx.store.put_file(ctx.store.key(ctx.job_id, "report.html"), path)
 
 
 def expected_events(config: Any) -> int:
@@ -88,9 +89,7 @@ def run_backtest(config_json: dict[str, Any], ctx: JobContext) -> Outcome:
         frame = getattr(result, name)
         keys[name] = ctx.store.put_table(ctx.store.key(ctx.job_id, f"{name}.parquet"),
                                          _frame_to_table(frame))
-    report = _put_report(ctx, result.report)
-    if report:
-        keys["report"] = report
+    _put_report(ctx, result.report, keys)
     return result.summary(), keys
 
 
@@ -107,9 +106,7 @@ def run_sweep(config_json: dict[str, Any], ctx: JobContext) -> Outcome:
         path = Path(tmp) / "results.parquet"
         result.to_parquet(path)
         keys["results"] = ctx.store.put_file(ctx.store.key(ctx.job_id, "results.parquet"), path)
-    report = _put_report(ctx, result.report)
-    if report:
-        keys["report"] = report
+    _put_report(ctx, result.report, keys)
     return result.summary(), keys
 
 

@@ -125,12 +125,9 @@ class ReplayFeed:
 
     def first_ts(self) -> int | None:
         """Earliest quote of the first symbol (streams one partition only)."""
-        from tickforge.service.lakeio import as_arrow, require_lake
-
-        lake = require_lake(self.lake)
+        lake = lakeio.require_lake(self.lake)
         for symbol in self.symbols():
-            for part in lake.iter_quotes(symbol, None, None):
-                table = as_arrow(part)
+            for table in lake.iter_quotes(symbol, None, None):
                 if table.num_rows:
                     return int(_arrays(table.slice(0, 1))[0][0])
         return None
