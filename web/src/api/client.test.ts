@@ -13,6 +13,15 @@ it('sends the Bearer key and turns problem+json into an ApiError naming the fiel
   expect(calls[0].query.get('max_points')).toBe('0'); // the chart pages raw bars itself
 });
 
+it('asks for downsampled bars and reads the effective width', async () => {
+  const calls = serve({ 'GET /v1/bars': () => ({ timeframe: '1h', downsampled: true, bars: [{ ts: '2024-01-01T00:00:00Z', open: 1, high: 2, low: 0.5, close: 1.5, volume: 60 }] }) });
+  const page = await new ApiClient('k').barsPage({ symbol: 'EURUSD', timeframe: '1min', start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z', limit: 900, maxPoints: 900 });
+  expect(page).toMatchObject({ timeframe: '1h', downsampled: true });
+  expect(page.bars).toEqual([{ time: 1704067200, open: 1, high: 2, low: 0.5, close: 1.5, volume: 60 }]);
+  expect(calls[0].query.get('max_points')).toBe('900');
+  expect(calls[0].query.get('limit')).toBe('900');
+});
+
 it('reads every page of a list', async () => {
   const all = Array.from({ length: 1234 }, (_, i) => ({ i }));
   const calls = serve({

@@ -2,6 +2,7 @@
 import {
   problemField,
   toBars,
+  toBarsPage,
   toEquity,
   toJob,
   toPage,
@@ -12,6 +13,7 @@ import type {
   Account,
   BacktestRequest,
   Bar,
+  BarsPage,
   Dataset,
   EquityPoint,
   Fill,
@@ -47,6 +49,15 @@ function problemMessage(status: number, problem: Problem): string {
   const text = problem.detail ?? problem.title ?? `HTTP ${status}`;
   if (typeof text === 'string') return text;
   return JSON.stringify(text);
+}
+
+export interface BarsQuery {
+  symbol: string;
+  timeframe: string;
+  start?: string;
+  end?: string;
+  limit: number;
+  maxPoints?: number;
 }
 
 export type Query = Record<string, string | number | boolean | undefined | null>;
@@ -160,10 +171,18 @@ export class ApiClient {
     return this.get('/v1/symbols').then((p) => toRows(p, ['symbols']) as unknown as SymbolInfo[]);
   }
 
-  /** Raw bars of `timeframe` (at most `limit`, from `start`): the chart pages through windows
-   * itself, so the server's downsampling of wide ranges is turned off (`max_points=0`). */
+  /** Raw bars of `timeframe` (at most `limit`, from `start`), never downsampled. */
   bars(symbol: string, timeframe: string, start?: string, end?: string, limit = 2000): Promise<Bar[]> {
     return this.get('/v1/bars', { symbol, timeframe, start, end, limit, max_points: 0 }).then(toBars);
+  }
+
+  /** Bars of `timeframe` in [start, end): aggregated by the server to a coarser width when the
+   * range holds more than `maxPoints` (0: never); the answer names the effective width. */
+  barsPage(q: BarsQuery): Promise<BarsPage> {
+    const { symbol, timeframe, start, end, limit, maxPoints = 0 } = q;
+    return this.get('/v1/bars', { symbol, timeframe, start, end, limit, max_points: maxPoints }).then((p) =>
+      toBarsPage(p, timeframe),
+    );
   }
 
   strategies(): Promise<Strategy[]> {

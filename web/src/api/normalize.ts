@@ -2,6 +2,7 @@
 // reasonable variants (list vs {items}, columnar vs row tables, ISO vs epoch times).
 import type {
   Bar,
+  BarsPage,
   EquityPoint,
   Job,
   JobStatus,
@@ -81,6 +82,12 @@ export function toBars(payload: unknown): Bar[] {
     volume: Number(row.volume ?? row.v ?? row.tick_count ?? 0),
   }));
   return sortUnique(bars);
+}
+
+export function toBarsPage(payload: unknown, timeframe: string): BarsPage {
+  const effective = isObj(payload) && typeof payload.timeframe === 'string' ? payload.timeframe : timeframe;
+  const downsampled = isObj(payload) && payload.downsampled === true;
+  return { bars: toBars(payload), timeframe: effective, downsampled };
 }
 
 /** Sort by time and drop duplicate times (lightweight-charts needs strictly ascending). */

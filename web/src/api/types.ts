@@ -58,6 +58,13 @@ export interface Bar {
   volume: number;
 }
 
+/** An answer of /v1/bars: `timeframe` is the effective width (coarser when downsampled). */
+export interface BarsPage {
+  bars: Bar[];
+  timeframe: string;
+  downsampled: boolean;
+}
+
 export type ParamType = 'integer' | 'number' | 'boolean' | 'string';
 
 export interface ParamSpec {

@@ -16,8 +16,9 @@ import {
   type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
-import { useEffect, useRef } from 'react';
+import { useCallback, useEffect, useRef } from 'react';
 import type { Bar } from '../api/types';
+import { logicalAt, timeAt, type View } from '../bars';
 
 export interface LinePoint {
   time: number;
@@ -89,31 +90,75 @@ interface CandleProps {
   markers?: Marker[];
   height?: number;
   label: string;
-  /** Called with the earliest loaded time when the user pans near the left edge. */
-  onNeedEarlier?: (earliest: number) => void;
-  /** Called with the latest loaded time when the user pans near the right edge. */
-  onNeedLater?: (latest: number) => void;
+  /** Keep the visible time range when `bars` changes (a window moved); else a new series. */
+  keep?: boolean;
+  /** Called with the visible time range and plot width as the user pans and zooms. */
+  onView?: (view: View) => void;
+}
+
+/** Appending at most this many bars goes through series.update(); more, one setData (each
+ * update() recalculates the panes: ~0.3 ms per bar measured, setData of 4,500 bars ~10 ms). */
+export const UPDATE_MAX = 16;
+
+const toCandle = (b: Bar) => ({ time: ts(b.time), open: b.open, high: b.high, low: b.low, close: b.close });
+const toVolume = (b: Bar) => ({
+  time: ts(b.time),
+  value: b.volume,
+  color: b.close >= b.open ? 'rgba(22,163,74,0.35)' : 'rgba(220,38,38,0.35)',
+});
+
+/** How many bars `next` only appends to `prev` (same start, same bars, a few more); else null. */
+export function appendedTail(prev: Bar[], next: Bar[]): number | null {
+  const added = next.length - prev.length;
+  if (prev.length === 0 || added <= 0 || added > UPDATE_MAX) return null;
+  const same = next[0].time === prev[0].time && next[prev.length - 1].time === prev[prev.length - 1].time;
+  return same ? added : null;
+}
+
+interface Series {
+  candles: ISeriesApi<'Candlestick'>;
+  volume: ISeriesApi<'Histogram'>;
+}
+
+function draw(series: Series, prev: Bar[], next: Bar[]) {
+  const added = appendedTail(prev, next);
+  if (added === null) {
+    series.candles.setData(next.map(toCandle));
+    series.volume.setData(next.map(toVolume));
+    return;
+  }
+  for (const b of next.slice(next.length - added)) {
+    series.candles.update(toCandle(b));
+    series.volume.update(toVolume(b));
+  }
+}
+
+/** The visible time range of a chart holding `bars`, extrapolated past them. */
+function viewOf(c: IChartApi, bars: Bar[], range: LogicalRange | null): View | null {
+  if (!range || bars.length === 0) return null;
+  return { from: timeAt(bars, range.from), to: timeAt(bars, range.to), width: c.timeScale().width() };
 }
 
 export function CandleChart(props: CandleProps) {
-  const { bars, markers = [], height = 380, label } = props;
-  const candles = useRef<ISeriesApi<'Candlestick'> | null>(null);
-  const volume = useRef<ISeriesApi<'Histogram'> | null>(null);
+  const { bars, markers = [], height = 380, label, keep = false } = props;
+  const series = useRef<Series | null>(null);
   const marks = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
-  const first = useRef<number | null>(null);
-  const last = useRef<{ time: number; count: number } | null>(null);
-  const need = useRef(props);
-  need.current = props;
+  const shown = useRef<Bar[]>([]); // the bars the series hold
+  const pending = useRef<{ bars: Bar[]; keep: boolean } | null>(null); // arrived during a drag
+  const dragging = useRef(false);
+  const applying = useRef(false);
+  const onView = useRef(props.onView);
+  onView.current = props.onView;
 
   const { box, chart } = useChart(height, (c) => {
-    candles.current = c.addSeries(CandlestickSeries, {
+    const candles = c.addSeries(CandlestickSeries, {
       upColor: '#16a34a',
       downColor: '#dc2626',
       wickUpColor: '#16a34a',
       wickDownColor: '#dc2626',
       borderVisible: false,
     });
-    volume.current = c.addSeries(HistogramSeries, {
+    const volume = c.addSeries(HistogramSeries, {
       priceScaleId: 'volume',
       priceFormat: { type: 'volume' },
       color: '#94a3b8',
@@ -121,57 +166,84 @@ export function CandleChart(props: CandleProps) {
       priceLineVisible: false,
     });
     c.priceScale('volume').applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
-    candles.current.priceScale().applyOptions({ scaleMargins: { top: 0.05, bottom: 0.25 } });
-    marks.current = createSeriesMarkers(candles.current, []);
+    candles.priceScale().applyOptions({ scaleMargins: { top: 0.05, bottom: 0.25 } });
+    series.current = { candles, volume };
+    marks.current = createSeriesMarkers(candles, []);
     const onRange = (range: LogicalRange | null) => {
-      if (!range) return;
-      if (range.from < 10 && first.current !== null) need.current.onNeedEarlier?.(first.current);
-      const end = last.current;
-      if (end && range.to > end.count - 10) need.current.onNeedLater?.(end.time);
+      const view = applying.current ? null : viewOf(c, shown.current, range);
+      if (view) onView.current?.(view);
     };
     c.timeScale().subscribeVisibleLogicalRangeChange(onRange);
     return () => {
       c.timeScale().unsubscribeVisibleLogicalRangeChange(onRange);
-      candles.current = null;
-      volume.current = null;
+      series.current = null;
       marks.current = null;
-      first.current = null;
+      shown.current = [];
     };
   });
 
+  /** Hand `next` to the series; keep the visible time range unless it is a new series. */
+  const apply = useCallback(
+    (next: Bar[], keepRange: boolean) => {
+      const c = chart.current;
+      if (!c || !series.current) return;
+      const prev = shown.current;
+      const view = keepRange ? viewOf(c, prev, c.timeScale().getVisibleLogicalRange()) : null;
+      applying.current = true;
+      try {
+        draw(series.current, prev, next);
+        shown.current = next;
+        if (view && next.length) {
+          c.timeScale().setVisibleLogicalRange({ from: logicalAt(next, view.from), to: logicalAt(next, view.to) });
+        }
+      } finally {
+        applying.current = false;
+      }
+      const now = viewOf(c, next, c.timeScale().getVisibleLogicalRange());
+      if (now) onView.current?.(now);
+    },
+    [chart],
+  );
+
   useEffect(() => {
-    const c = chart.current;
-    if (!c || !candles.current || !volume.current) return;
-    const prepended = countPrepended(first.current, bars);
-    const range = c.timeScale().getVisibleLogicalRange();
-    candles.current.setData(bars.map((b) => ({ ...b, time: ts(b.time) })));
-    volume.current.setData(
-      bars.map((b) => ({
-        time: ts(b.time),
-        value: b.volume,
-        color: b.close >= b.open ? 'rgba(22,163,74,0.35)' : 'rgba(220,38,38,0.35)',
-      })),
-    );
-    if (prepended > 0 && range) {
-      c.timeScale().setVisibleLogicalRange({ from: range.from + prepended, to: range.to + prepended });
+    // a drag scrolls from where it started, counted from the last bar: new bars now would
+    // make the chart jump, so they wait for the pointer to be released
+    if (dragging.current) {
+      pending.current = { bars, keep: keep && (pending.current?.keep ?? true) };
+      return;
     }
-    first.current = bars.length ? bars[0].time : null;
-    last.current = bars.length ? { time: bars[bars.length - 1].time, count: bars.length } : null;
-  }, [bars, chart]);
+    apply(bars, keep);
+  }, [bars, keep, apply]);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return undefined;
+    const down = () => {
+      dragging.current = true;
+    };
+    const up = () => {
+      if (!dragging.current) return;
+      dragging.current = false;
+      const next = pending.current;
+      pending.current = null;
+      if (next) apply(next.bars, next.keep);
+    };
+    // capture: the chart's own handlers see the events first otherwise
+    el.addEventListener('pointerdown', down, true);
+    window.addEventListener('pointerup', up, true);
+    window.addEventListener('pointercancel', up, true);
+    return () => {
+      el.removeEventListener('pointerdown', down, true);
+      window.removeEventListener('pointerup', up, true);
+      window.removeEventListener('pointercancel', up, true);
+    };
+  }, [box, apply]);
 
   useEffect(() => {
     marks.current?.setMarkers(toSeriesMarkers(markers));
   }, [markers]);
 
-  return <div className="chart" ref={box} role="img" aria-label={label} style={{ height }} />;
-}
-
-/** How many bars were added before the previously first bar. */
-export function countPrepended(previousFirst: number | null, bars: Bar[]): number {
-  if (previousFirst === null) return 0;
-  let n = 0;
-  while (n < bars.length && bars[n].time < previousFirst) n += 1;
-  return n;
+  return <div className="chart" ref={box} role="img" aria-label={label} style={{ height }} data-bars={bars.length} />;
 }
 
 interface LineProps {

@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
-import { toCoverage, type Coverage } from '../api/normalize';
+import { toCoverage, toEpochSeconds, type Coverage } from '../api/normalize';
 import { useApi } from '../auth';
-import { useBarWindow } from '../bars';
+import { useBarWindow, type Limits } from '../bars';
 import { CandleChart } from '../components/charts';
 import { DataTable, type Column } from '../components/DataTable';
 import { Empty, ErrorBox, Loading } from '../components/Status';
@@ -61,13 +61,27 @@ export function timeframesOf(coverage: Coverage[]): string[] {
   return [...new Set(built)].sort((a, b) => rank(a) - rank(b));
 }
 
+/** The series' extent in the lake (epoch s) from its coverage row. */
+export function limitsOf(row: Coverage | undefined): Limits {
+  const at = (v: string | null | undefined) => {
+    try {
+      return v ? toEpochSeconds(v) : undefined;
+    } catch {
+      return undefined; // an unreadable extent: the chart just asks the server
+    }
+  };
+  return { start: at(row?.start), end: at(row?.end) };
+}
+
 function BarsChart({ symbols, symbol, onSymbol, coverage }: ChartProps) {
   const api = useApi();
   const timeframes = timeframesOf(coverage);
   const [picked, setTimeframe] = useState<string>('1h');
   const timeframe = timeframes.includes(picked) ? picked : timeframes[timeframes.length > 1 ? timeframes.length - 1 : 0];
-  const start = coverage.find((c) => c.timeframe === timeframe)?.start;
-  const { bars, loading, error, loadEarlier, loadLater } = useBarWindow(api, symbol, timeframe, start);
+  const row = coverage.find((c) => c.timeframe === timeframe);
+  const limits = useMemo(() => limitsOf(row), [row]);
+  const held = useBarWindow(api, symbol, timeframe, row?.start, limits);
+  const { bars, loading, error } = held;
   return (
     <div className="panel">
       <div className="toolbar">
@@ -96,16 +110,27 @@ function BarsChart({ symbols, symbol, onSymbol, coverage }: ChartProps) {
         <span className="muted" aria-live="polite">
           {loading ? 'Loading bars…' : `${bars.length.toLocaleString()} bars${bars.length ? ` from ${fmtTime(bars[0].time)} to ${fmtTime(bars[bars.length - 1].time)}` : ''}`}
         </span>
+        {held.downsampled && (
+          <span className="badge" title={`Zoomed out: the server aggregated ${timeframe} bars (OHLCV) to ${held.timeframe}; zoom in for ${timeframe} bars`}>
+            downsampled to {held.timeframe}
+          </span>
+        )}
+        <span className="muted" style={{ visibility: held.fetching ? 'visible' : 'hidden' }}>
+          loading more…
+        </span>
       </div>
       {error && <ErrorBox error={error} />}
       {!loading && !error && bars.length === 0 && <Empty>No {timeframe} bars for {symbol}.</Empty>}
       <CandleChart
         bars={bars}
+        keep={held.keep}
+        onView={held.onView}
         label={`${symbol} ${timeframe} candlestick chart with volume`}
-        onNeedEarlier={loadEarlier}
-        onNeedLater={loadLater}
       />
-      <p className="muted">Drag or scroll to pan and zoom; older and newer bars load as you reach the edges.</p>
+      <p className="muted">
+        Drag or scroll to pan and zoom; older and newer bars load as you reach the edges. Zoomed out past one bar per
+        pixel, the server aggregates bars to a coarser width.
+      </p>
     </div>
   );
 }
