@@ -13,8 +13,11 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from tickforge.data.lake import Lake, Source, partition_in_range, to_ns
+from tickforge.data import lake as lake_module
+from tickforge.data.ingest import ingest_files
+from tickforge.data.lake import Encoder, Lake, Source, partition_in_range, to_ns
 from tickforge.data.schemas import BARS, QUOTES
+from tickforge.data.sources.base import ReadOptions
 from tickforge.errors import LakeError
 
 DAY_MS = 86_400_000
@@ -120,6 +123,29 @@ def test_other_engines_read_the_lake_as_is(lake_dir: Path) -> None:
     assert table.num_rows == 3 * 1440
 
 
+def test_engines_see_the_same_types_without_an_arrow_schema_in_the_footer(
+        lake_dir: Path) -> None:
+    three_days(lake_dir)
+    file = next((lake_dir / "quotes").rglob("*.parquet"))
+    assert b"ARROW:schema" not in (pq.read_metadata(file).metadata or {})
+    assert pq.read_schema(file).remove_metadata().equals(
+        pa.schema([pa.field("ts", pa.timestamp("ms", tz="UTC"), False),
+                   pa.field("bid", pa.float64(), False), pa.field("ask", pa.float64(), False),
+                   pa.field("bid_size", pa.float64()), pa.field("ask_size", pa.float64())]))
+    assert pl.read_parquet(file).schema["ts"] == pl.Datetime("ms", "UTC")
+    kinds = dict(duckdb.sql(f"describe select * from '{file}'").fetchall()[i][:2]
+                 for i in range(5))
+    assert kinds["ts"] == "TIMESTAMP WITH TIME ZONE" and kinds["bid"] == "DOUBLE"
+
+
+def test_statistics_on_time_and_prices_not_sizes(lake_dir: Path) -> None:
+    three_days(lake_dir)
+    group = pq.read_metadata(next((lake_dir / "quotes").rglob("*.parquet"))).row_group(0)
+    with_stats = {group.column(i).path_in_schema for i in range(group.num_columns)
+                  if group.column(i).is_stats_set}
+    assert with_stats == {"ts", "bid", "ask"}
+
+
 def test_ms_data_stored_as_ms_and_finer_data_refused(lake_dir: Path) -> None:
     lake, _ = three_days(lake_dir)
     file = next((lake_dir / "quotes").rglob("*.parquet"))
@@ -202,6 +228,18 @@ def test_encoding_at_most_4_bytes_per_tick_on_real_dukascopy(real_data: Path,
     assert lake.quotes("BTCUSD").table.equals(table)
 
 
+def test_ingest_of_hourly_dukascopy_files_stays_within_4_bytes_per_tick(
+        real_data: Path, lake_dir: Path) -> None:
+    """Through ``ingest`` each hourly file is its own source, so one part file (and footer)
+    per hour in the day's partition: the budget must hold for that layout too."""
+    folder = real_data / "dukascopy" / "BTCUSD" / "2023" / "01" / "20"
+    files = [folder / f"{h}h_ticks.bi5" for h in (12, 13)]
+    report = ingest_files(files, "dukascopy", ReadOptions(symbol="BTCUSD"), str(lake_dir))
+    parts = list((lake_dir / "quotes").rglob("*.parquet"))
+    assert len(parts) == 2 and report.total("rows_written") == 14_716
+    assert sum(f.stat().st_size for f in parts) / 14_716 <= 4.0
+
+
 def test_big_partition_streams_in_row_groups_and_round_trips(lake_dir: Path) -> None:
     lake = Lake(str(lake_dir))
     table = quotes_table(EPOCH_2020 + np.arange(300_000, dtype=np.int64) * 250)  # one day
@@ -219,3 +257,19 @@ def test_unsorted_rows_are_refused_not_misfiled(lake_dir: Path) -> None:
     table = quotes_table(EPOCH_2020 + np.array([0, 2 * DAY_MS, DAY_MS]))
     with pytest.raises(LakeError, match="not sorted by time"):
         write_source(lake, table)
+
+
+def test_encoder_queues_a_bounded_number_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lake_module, "MAX_IN_FLIGHT_ROWS", 10)
+    encoder = Encoder()
+    lanes = [Encoder.lane(), Encoder.lane()]
+    done: list[int] = []
+    queued: list[int] = []
+    for k in range(12):
+        encoder.submit(lanes[k % 2], done.append, k, rows=4)
+        queued.append(encoder.rows)
+    encoder.drain()
+    for lane in lanes:
+        lane.shutdown()
+    assert max(queued) == 8 and encoder.rows == 0  # a third job of 4 rows had to wait
+    assert sorted(done) == list(range(12))

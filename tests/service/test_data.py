@@ -66,6 +66,22 @@ def test_small_ranges_are_not_downsampled() -> None:
     assert out is table and effective == "1min"
 
 
+def test_tick_bars_merge_every_k_consecutive_bars() -> None:
+    """Tick bars have no time width: 10 bars to at most 3 merge 4, 4 and 2 consecutive ones."""
+    table = synthetic_bars(10, seed=5)
+    out, effective = downsample(table, parse_timeframe("100t"), 3)
+    assert effective == "400t" and out.num_rows == 3
+    got = out.to_pandas()
+    for k, (lo, hi) in enumerate([(0, 4), (4, 8), (8, 10)]):
+        part = table.slice(lo, hi - lo).to_pandas()
+        assert got["ts"][k] == part["ts"].iloc[0]  # labelled by its first bar
+        assert got["open"][k] == part["open"].iloc[0]
+        assert got["high"][k] == part["high"].max() and got["low"][k] == part["low"].min()
+        assert got["close"][k] == part["close"].iloc[-1]
+        assert got["volume"][k] == pytest.approx(part["volume"].sum(), rel=1e-12)
+        assert got["tick_count"][k] == part["tick_count"].sum()
+
+
 def test_bars_endpoint_downsamples_real_bars(alice: httpx.Client) -> None:
     raw = alice.get("/v1/bars", params={"symbol": "EURUSD", "max_points": 0, "limit": 10_000})
     assert raw.status_code == 200, raw.text

@@ -340,3 +340,14 @@ def test_rejections_in_a_concurrent_batch_leave_the_others(server: Server, alice
     assert all(a.json()["reason"] == "max_order_notional" for a in answers[::4])
     pf = check_ledger(alice, acct)
     assert pf["positions"][0]["quantity"] == pytest.approx(18 * 1000)
+
+
+def test_replay_feed_starts_at_the_first_quote_of_its_first_symbol(service_lake: str) -> None:
+    from tickforge import Lake
+    from tickforge.service.paper.feed import ReplayFeed
+
+    feed = ReplayFeed(service_lake)
+    symbol = feed.symbols()[0]
+    quotes = Lake(service_lake).quotes(symbol).to_pandas()
+    first = quotes["ts"].min()
+    assert feed.first_ts() == first.value

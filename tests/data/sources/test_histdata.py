@@ -4,10 +4,12 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from tests.data.sources.helpers import data_lines, iso, read
 from tickforge.data.sources import get_reader
 from tickforge.data.sources.base import ReadOptions
+from tickforge.data.sources.fast import null_floats
 
 TICKS = """20200102 170000065,1.121200,1.121720,0
 20200102 170000065,1.121210,1.121730,0
@@ -104,3 +106,10 @@ def test_m1_bars(tmp_path: Path) -> None:
     assert rows.num_rows == 2 and rejects.num_rows == 0
     assert iso(rows, 1) == "2020-01-01T22:01:00+00:00"
     assert rows.column("high").to_pylist() == [1.12207, 1.1221]
+
+
+def test_empty_optional_columns_share_one_cached_null_array() -> None:
+    small = null_floats(3)
+    large = null_floats(100_000)  # grows the cache; earlier slices stay valid
+    assert (len(small), small.null_count) == (3, 3)
+    assert (len(large), large.null_count, large.type) == (100_000, 100_000, pa.float64())

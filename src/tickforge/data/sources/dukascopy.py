@@ -119,7 +119,7 @@ def records_chunk(recs: np.ndarray, first: int, base: int, point: float) -> Chun
                for n, r in zip(numbers[bad], recs[bad], strict=True)]
     good = recs[~bad] if bad.any() else recs
     table = pa.table({
-        "ts": pa.array(base + ms[~bad] * 1_000_000, pa.int64()).cast(schemas.TS),
+        "ts": pa.array(base + ms[~bad] * 1_000_000, schemas.TS),
         "bid": _price(good["bid"], point), "ask": _price(good["ask"], point),
         "bid_size": good["bid_vol"].astype(np.float64),
         "ask_size": good["ask_vol"].astype(np.float64),

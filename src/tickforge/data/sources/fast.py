@@ -19,7 +19,7 @@ from tickforge.data import schemas
 from tickforge.data.sources import nb
 from tickforge.data.sources.base import REJECT_SCHEMA, Chunk, Dataset, ReadOptions
 from tickforge.data.sources.blocks import Piece, iter_pieces
-from tickforge.data.sources.timeutil import local_to_utc
+from tickforge.data.sources.timeutil import fixed_offset_ns, local_to_utc
 
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$",
                     re.IGNORECASE)
@@ -121,24 +121,43 @@ def raw_lines_of(piece: Piece, lines: np.ndarray, starts: np.ndarray):
     return raw_lines
 
 
+_NULLS = [pa.nulls(0, pa.float64())]  # one all-null float64 array, sliced (grown on demand)
+
+
+def null_floats(n: int) -> pa.Array:
+    """``n`` null float64 values: a zero-copy slice of a cached all-null array, so chunks
+    whose optional column is empty (HistData volume) allocate no zeroed buffer."""
+    cached = _NULLS[0]
+    if len(cached) < n:
+        cached = _NULLS[0] = pa.nulls(max(n, 2 * len(cached)), pa.float64())
+    return cached.slice(0, n)
+
+
 def _column(values: np.ndarray, null_zero: bool) -> pa.Array:
+    if null_zero and not np.count_nonzero(values):  # all zero (HistData volume): one pass
+        return null_floats(len(values))
     mask = np.isnan(values)
     if null_zero:
         mask |= values == 0
     if mask.all():
-        return pa.nulls(len(values), pa.float64())
+        return null_floats(len(values))
     return pa.array(values, pa.float64(), mask=mask if mask.any() else None)
 
 
 def build_table(spec: LineSpec, ts: np.ndarray, vals: np.ndarray, lines: np.ndarray) -> pa.Table:
     """Canonical table (+ ``_line``) from parsed arrays (all rows valid)."""
     schema = schemas.DATASETS[spec.dataset]
-    cols: dict[str, pa.Array] = {"ts": pa.array(ts, pa.int64()).cast(schemas.TS)}
+    cols: dict[str, pa.Array] = {"ts": pa.array(ts, schemas.TS)}  # zero-copy (a cast copies)
     for slot, i in enumerate(spec.value_fields):
+        optional: dict[bool, pa.Array] = {}  # one array per null rule for a field's targets
         for target in spec.fields[i].targets:
-            required = not schema.field(target).nullable
-            cols[target] = (pa.array(vals[slot], pa.float64()) if required
-                            else _column(vals[slot], target in spec.zero_is_null))
+            if not schema.field(target).nullable:
+                cols[target] = pa.array(vals[slot], pa.float64())
+                continue
+            null_zero = target in spec.zero_is_null
+            if null_zero not in optional:
+                optional[null_zero] = _column(vals[slot], null_zero)
+            cols[target] = optional[null_zero]
     arrays = [cols.get(f.name, pa.nulls(len(ts), f.type)) for f in schema]
     arrays.append(pa.array(lines, pa.int64()))
     return pa.Table.from_arrays(arrays, schema=schema.append(pa.field(schemas.LINE, pa.int64())))
@@ -149,7 +168,11 @@ def _to_utc(spec: LineSpec, options: ReadOptions, ts: np.ndarray, naive: np.ndar
     if not naive.any():
         return ts, None
     if naive.all():
-        return local_to_utc(ts, options.tz, spec.default_offset_ns)
+        offset = spec.default_offset_ns if options.tz is None else fixed_offset_ns(options.tz)
+        if offset is None:
+            return local_to_utc(ts, options.tz, spec.default_offset_ns)
+        ts -= offset  # in place: the block's own array
+        return ts, None
     out = ts.copy()
     sel = naive.astype(bool)
     converted, bad = local_to_utc(ts[sel], options.tz, spec.default_offset_ns)

@@ -124,10 +124,11 @@ class ReplayFeed:
         return ts[lo:hi], bid[lo:hi], ask[lo:hi]
 
     def first_ts(self) -> int | None:
-        """Earliest quote of the first symbol (streams one partition only)."""
+        """Earliest quote of the first symbol (reads the ts column of one partition only)."""
         lake = lakeio.require_lake(self.lake)
         for symbol in self.symbols():
-            for table in lake.iter_quotes(symbol, None, None):
+            for table in lake.iter_quotes(symbol, None, None, columns=["ts"]):
                 if table.num_rows:
-                    return int(_arrays(table.slice(0, 1))[0][0])
+                    ts = table.column("ts").slice(0, 1).cast(pa.timestamp("ns", tz="UTC"))
+                    return int(ts.cast(pa.int64())[0].as_py())
         return None
