@@ -10,6 +10,10 @@ Public API (small on purpose)::
 
 from __future__ import annotations
 
+import hashlib
+import os
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -29,6 +33,43 @@ _LAZY = {
     "walk_forward": "tickforge.research.walkforward",
     "TickforgeError": "tickforge.errors",
 }
+
+
+def _kernel_cache_dir() -> None:
+    """Compiled kernels are cached (``cache=True``) in a folder named after a hash of every
+    kernel module's source: numba checks only a function's own file, so a kernel calling
+    ``engine/nb.py`` would otherwise keep a stale copy of it after ``nb.py`` changes.
+    ``NUMBA_CACHE_DIR``, when set, wins."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*nb.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    root = base / "tickforge" / "numba"
+    folder = str(root / digest.hexdigest()[:16])
+    _prune_kernel_caches(root, keep=Path(folder))
+    if "numba" in sys.modules:  # already configured: set it before any kernel is defined
+        sys.modules["numba"].config.CACHE_DIR = folder
+    else:
+        os.environ["NUMBA_CACHE_DIR"] = folder
+
+
+def _prune_kernel_caches(root: Path, keep: Path, days: float = 14.0) -> None:
+    """Drop caches of other kernel versions untouched for ``days`` (best effort)."""
+    import shutil
+    import time
+
+    try:
+        old = [p for p in root.iterdir()
+               if p != keep and time.time() - p.stat().st_mtime > days * 86_400]
+    except OSError:
+        return
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+_kernel_cache_dir()
 
 
 def __getattr__(name: str) -> Any:

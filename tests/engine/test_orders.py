@@ -151,3 +151,10 @@ def test_fixed_and_spread_slippage() -> None:
     q = quotes([(1.0, 1.2), (1.0, 1.4), (1.0, 1.2)])
     _, strat = run(q, {0: lambda s: s.buy(1)}, slippage={"model": "spread", "value": 0.5})
     assert prices(strat) == [(1.0, pytest.approx(1.6))]
+
+
+def test_volatility_slippage_scales_with_the_ewma_of_bid_moves() -> None:
+    q = quotes([(1.0, 1.1), (1.1, 1.2), (1.3, 1.4), (1.3, 1.4)])
+    _, strat = run(q, {2: lambda s: s.buy(1)}, slippage={"model": "volatility", "value": 2.0})
+    vol = 0.95 * (0.05 * 0.1) + 0.05 * 0.2  # EWMA (alpha 0.05) of |bid change| before the fill
+    assert prices(strat) == [(1.0, pytest.approx(1.4 + 2.0 * vol, rel=1e-12))]

@@ -1,5 +1,6 @@
-"""The fused SMA-cross kernel (signals computed inside the execution pass) leaves the very book
-the two-pass path leaves (signals -> targets -> ``run_targets``), bit for bit, and its
+"""The fused SMA-cross kernel (signals computed inside the execution pass) and the two-pass
+path (signals -> targets -> ``run_targets``, quiet stretches on the fast paths) leave the very
+book that ``step`` on every event leaves, bit for bit, and its
 division-free compare and scalar state give pandas' means and the step-by-step signals."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from numba import njit
 
 from tickforge.engine import nb as core
 from tickforge.engine.broker import Book
@@ -24,7 +26,15 @@ def quotes(n: int, seed: int, step: float = 2e-5) -> Events:
                   np.zeros(n), sp)
 
 
-def two_pass(ev: Events, options: dict[str, object], params: dict[str, object]) -> Book:
+@njit(cache=True)
+def target_at(i: int, ev: tuple, book: tuple, targets: np.ndarray) -> float:
+    return targets[i]
+
+
+def two_pass(ev: Events, options: dict[str, object], params: dict[str, object],
+             stepwise: bool = False) -> Book:
+    """Signals, then targets through ``run_targets`` (quiet stretches on the fast paths) or,
+    ``stepwise``, through ``run_callback``: :func:`step` on every event, the reference."""
     config = make_config("sma_cross", params, options)
     strat = get_strategy("sma_cross")
     p = strat.validate(params)
@@ -36,8 +46,13 @@ def two_pass(ev: Events, options: dict[str, object], params: dict[str, object]) 
     size = float(options.get("size", 1.0))  # type: ignore[arg-type]
     tmode = core.TM_UNITS if options.get("size_mode") == "units" else core.TM_EQUITY
     tup = ev.as_tuple()
-    execute(book, ev, lambda i0, i1: core.run_targets(book.arrays, tup, sig * size, tmode,
-                                                      i0, i1))
+    targets = sig * size
+    if stepwise:
+        execute(book, ev, lambda i0, i1: core.run_callback(book.arrays, tup, target_at, targets,
+                                                           tmode, i0, i1))
+    else:
+        execute(book, ev, lambda i0, i1: core.run_targets(book.arrays, tup, targets, tmode,
+                                                          i0, i1))
     core.finish(book.arrays)
     return book
 
@@ -73,6 +88,7 @@ def used(book: Book) -> list[np.ndarray]:
     ({}, {"fast": 5, "slow": 20}, 1_000),
     ({"equity_every": "1s", "leverage": 30.0, "margin_call_level": 0.5}, {"fast": 3, "slow": 9},
      777),
+    ({"slippage": {"model": "volatility", "value": 0.5}}, {"fast": 12, "slow": 30}, 2_500),
     ({"size_mode": "units", "size": 50_000.0, "commission": {"per_million": 20.0},
       "fill_on": "close"},
      {"fast": 8, "slow": 40, "allow_short": False}, 4_000),
@@ -80,11 +96,11 @@ def used(book: Book) -> list[np.ndarray]:
 def test_fused_book_equals_two_pass(options: dict[str, object], params: dict[str, object],
                                     chunk: int) -> None:
     ev = quotes(12_000, seed=len(options))
-    ref = two_pass(ev, options, params)
-    got = fused(ev, options, params, chunk)
+    ref = two_pass(ev, options, params, stepwise=True)
     assert int(ref.acct[core.A_NTRD]) > 50  # many flips, tables grown many times
-    for a, b in zip(used(ref), used(got), strict=True):
-        np.testing.assert_array_equal(a, b)
+    for got in (two_pass(ev, options, params), fused(ev, options, params, chunk)):
+        for a, b in zip(used(ref), used(got), strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_scalar_kernel_equals_step_by_step_and_pandas() -> None:

@@ -16,7 +16,7 @@ from tickforge.engine import nb
 from tickforge.engine.data import Events
 from tickforge.errors import ConfigError
 
-SLIP_MODELS = {"none": 0.0, "fixed": 1.0, "spread": 2.0, "volatility": 3.0}
+SLIP_MODELS = {"none": 0.0, "fixed": 1.0, "spread": 2.0, "volatility": nb.SLIP_VOLATILITY}
 KINDS = ["market", "limit", "stop", "stop_limit", "trailing_stop", "target"]
 TIFS = ["GTC", "DAY", "IOC"]
 STATUSES = ["pending", "active", "partially_filled", "filled", "cancelled", "expired", "rejected"]
@@ -36,6 +36,20 @@ def equity_rows_hint(config: BacktestConfig, events: Events, total: int | None) 
         span = int(events.ts[-1] - events.ts[0]) * max(n / len(events), 1.0)
         n = min(n, int(span // sample))
     return max(int(n), 1) + 64
+
+
+def book_for_chunk(book: Book | None, config: BacktestConfig, events: Events,
+                   total: int | None) -> Book:
+    """The run's book: made at the first chunk, its equity table sized for the whole run
+    (``total`` events when known); later chunks must carry the same symbols. Every runner
+    (built-in, compiled, Python) gets its book here."""
+    if book is None:
+        return Book.create(config, events.kind, list(events.symbols),
+                           equity_rows=equity_rows_hint(config, events, total))
+    if events.symbols != book.symbols:
+        raise ConfigError("symbols changed between data chunks", field="symbols",
+                          hint="give every chunk the same symbols, in the same order")
+    return book
 
 
 def parse_duration_ns(text: str) -> int:
@@ -66,7 +80,9 @@ def cfg_array(config: BacktestConfig, kind: str, n_sym: int) -> np.ndarray:
     cfg[nb.C_LEVERAGE] = config.leverage
     cfg[nb.C_MCLEVEL] = config.margin_call_level
     cfg[nb.C_SAMPLE] = parse_duration_ns(sample) if sample else DEFAULT_SAMPLE_NS[kind]
-    cfg[nb.C_VOLALPHA] = float(config.options.get("vol_alpha", 0.05))
+    # the volatility estimate is kept only for the model that reads it (NaN: not kept)
+    volatility = slip.model == "volatility"
+    cfg[nb.C_VOLALPHA] = float(config.options.get("vol_alpha", 0.05)) if volatility else math.nan
     cfg[nb.C_NSYM] = n_sym
     return cfg
 
@@ -151,9 +167,10 @@ class Book:
         need = nb.ROOM + 2 * len(self.symbols)
         for used, idx in ((nb.A_NORD, (4, 5)), (nb.A_NTRD, (6, 7)), (nb.A_NEQ, (8, 9))):
             if a[idx[0]].shape[0] - acct[used] < need:
-                for j in idx:
-                    extra = np.zeros_like(a[j])
-                    a[j] = np.concatenate([a[j], extra])
+                for j in idx:  # new rows stay untouched (no page faults) until used
+                    grown = np.empty((2 * a[j].shape[0], *a[j].shape[1:]), a[j].dtype)
+                    grown[: int(acct[used])] = a[j][: int(acct[used])]
+                    a[j] = grown
         self.arrays = tuple(a)
 
     @property

@@ -9,13 +9,14 @@ their order) and carried as plain NumPy arrays; see :mod:`tickforge.engine.nb`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from tickforge.errors import DataFormatError
+from tickforge.errors import ConfigError, DataFormatError
 
 QUOTE_COLS = ("bid", "ask")
 BAR_COLS = ("open", "high", "low", "close")
@@ -51,6 +52,14 @@ class Events:
         return Events(self.kind, self.symbols, self.ts[cut], self.sym[cut], self.o[cut],
                       self.h[cut], self.low[cut], self.c[cut], self.v[cut], self.sp[cut])
 
+    @staticmethod
+    def concat(parts: list[Events]) -> Events:
+        """Events of ``parts`` one after the other (kind and symbols of the first)."""
+        first = parts[0]
+        cols = [np.concatenate([getattr(p, n) for p in parts])
+                for n in ("ts", "sym", "o", "h", "low", "c", "v", "sp")]
+        return Events(first.kind, first.symbols, *cols)
+
 
 def to_pandas(data: Any) -> pd.DataFrame:
     """Accept pandas, Polars, Arrow (table or record batch reader) and objects with
@@ -67,6 +76,32 @@ def to_pandas(data: Any) -> pd.DataFrame:
             return to_pandas(fn())
     raise DataFormatError(f"cannot use data of type {type(data).__name__}",
                           hint="pass a pandas/Polars/Arrow table or a Lake selection")
+
+
+def lake_frame(lake: str, symbols: tuple[str, ...] | list[str], timeframe: str,
+               start: datetime | None, end: datetime | None) -> pd.DataFrame:
+    """Bars of ``symbols`` at ``timeframe`` (quotes for ``'ticks'``) from the lake as one
+    frame sorted by time (stable: same-time rows keep the symbols' order); a ``symbol``
+    column when there are several symbols. The one reader of whole selections, for the
+    engine (``run.lake_chunks``) and for research workers."""
+    from tickforge.data.lake import Lake
+
+    if not symbols:
+        raise ConfigError("lake data needs at least one symbol", field="symbols",
+                          hint="e.g. --symbol EURUSD")
+    store = Lake(lake)
+    frames = []
+    for symbol in symbols:
+        if timeframe == "ticks":
+            table = store.quotes(symbol, start, end)
+        else:
+            table = store.bars(symbol, timeframe, start, end)
+        frame = to_pandas(table)
+        frames.append(frame.assign(symbol=symbol) if len(symbols) > 1 else frame)
+    out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if "ts" in out.columns and not out["ts"].is_monotonic_increasing:
+        out = out.sort_values("ts", kind="stable").reset_index(drop=True)
+    return out
 
 
 def normalise_columns(df: pd.DataFrame) -> pd.DataFrame:

@@ -229,8 +229,9 @@ def returns_metrics(
     bench = None if benchmark_returns is None else _as_float_array(benchmark_returns, "benchmark")
     _check_length(bench, len(r), "benchmark_returns")
     out = np.zeros(mk.N_KEYS)
+    stats = np.zeros(3) if bench is None else mk.bench_stats(bench)
     mk.wealth_stats(wealth, ppy, float(risk_free), EMPTY if bench is None else bench,
-                    bench is not None, out)
+                    bench is not None, stats, out, mk.curve_scratch(len(wealth)))
     metrics = as_dict(safe_values(out))
     return {k: metrics[k] for k in RETURN_KEYS}
 
@@ -321,7 +322,7 @@ def _turnover(trades: pd.DataFrame | None, equity: np.ndarray, years: float,
     prices = _trade_column(trades, "entry_price")
     if "exit_price" in trades.columns:
         prices = prices + np.nan_to_num(_trade_column(trades, "exit_price"))
-    mk.turnover(_trade_column(trades, "size"), prices, equity, years, out)
+    mk.turnover(_trade_column(trades, "size"), prices, mk.mean(equity), years, out)
 
 
 def _fees(trades: pd.DataFrame | None, fees: float | None) -> float:
@@ -401,7 +402,7 @@ def book_metrics(arrays: tuple[np.ndarray, ...], ppy: float,
 
     acct = arrays[0]
     n_eq = int(acct[nb.A_NEQ])
-    bench, ok = mk.book_bench(arrays[8], n_eq)
+    bench, ok, stats = mk.book_bench(arrays[8], n_eq)
     return mk.book_metrics(arrays[8], arrays[9], n_eq, arrays[6], arrays[7],
                            int(acct[nb.A_NTRD]), float(acct[nb.A_FEES]), ppy, risk_free, bench,
-                           ok)
+                           ok, stats, mk.curve_scratch(n_eq))

@@ -35,6 +35,7 @@ NS_PER_DAY = 86_400 * 10**9
 DAYS_PER_YEAR = 365.25
 SAMPLE = 2048  # sample size for the tail thresholds of long series
 TAIL_MARGIN = 0.02
+TAIL_ROOM = 8  # tail buffers hold n / TAIL_ROOM values (+64)
 
 
 # ---------------------------------------------------------------- scalar helpers
@@ -117,10 +118,24 @@ def drawdown_stats(wealth: np.ndarray) -> tuple[float, int, int]:
 
 
 @njit(cache=True)
+def curve_scratch(rows: int) -> np.ndarray:
+    """Work space of :func:`wealth_stats` for a curve of ``rows`` rows (the returns and the
+    tail buffers): a sweep slot allocates it once, not per set (in a Dask worker, whose
+    nanny sets MALLOC_TRIM_THRESHOLD_, every large allocation is a fresh mmap)."""
+    return np.empty(rows + 2 * (rows // TAIL_ROOM + 65))
+
+
+@njit(cache=True)
 def returns_of(wealth: np.ndarray) -> np.ndarray:
     """Simple returns; a wiped-out account (<= 0) stays at -100 %."""
+    return returns_into(wealth, np.empty(max(wealth.shape[0] - 1, 0)))
+
+
+@njit(cache=True)
+def returns_into(wealth: np.ndarray, space: np.ndarray) -> np.ndarray:
+    """``returns_of`` written into the start of ``space``; returns that view."""
     n = wealth.shape[0] - 1
-    out = np.empty(max(n, 0))
+    out = space[:max(n, 0)]
     for i in range(n):
         prev = wealth[i]
         if prev > 0.0:
@@ -140,10 +155,12 @@ def next_min(part: np.ndarray, k: int) -> float:
 
 
 @njit(cache=True)
-def tail_split(r: np.ndarray, need_lo: int, need_hi: int) -> tuple[np.ndarray, np.ndarray]:
+def tail_split(r: np.ndarray, need_lo: int, need_hi: int,
+               space: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Arrays holding the ``need_lo`` smallest and the ``need_hi`` largest returns (maybe
     more): for long series only the values beyond thresholds estimated from a sample, in
-    one pass; else (or if a sample misled) all values."""
+    one pass (into ``space``: 2 * (n // TAIL_ROOM + 65) values); else (or if a sample
+    misled) all values."""
     n = r.shape[0]
     if n < 20 * SAMPLE:
         return r, r
@@ -153,21 +170,22 @@ def tail_split(r: np.ndarray, need_lo: int, need_hi: int) -> tuple[np.ndarray, n
     k_hi = min(int((1.0 - VAR_CUTOFF - TAIL_MARGIN) * m), m - 1)
     th_lo = np.partition(sample, k_lo)[k_lo]
     th_hi = np.partition(sample, k_hi)[k_hi]
-    lo_buf = np.empty(n)
-    hi_buf = np.empty(n)
+    cap = n // TAIL_ROOM + 64  # ~2 x the expected share; beyond it (e.g. many ties): all
+    lo_buf = space[:cap + 1]
+    hi_buf = space[cap + 1:2 * cap + 2]
     a, b = 0, 0
-    for v in r:  # branch-free: store always, advance when it belongs
-        lo_buf[a] = v
+    for v in r:  # branch-free: store always (slot ``cap`` once full), advance when it belongs
+        lo_buf[min(a, cap)] = v
         a += v <= th_lo
-        hi_buf[b] = v
+        hi_buf[min(b, cap)] = v
         b += v >= th_hi
-    lo = lo_buf[:a] if a >= need_lo else r
-    hi = hi_buf[:b] if b >= need_hi else r
+    lo = lo_buf[:a] if need_lo <= a <= cap else r
+    hi = hi_buf[:b] if need_hi <= b <= cap else r
     return lo, hi
 
 
 @njit(cache=True)
-def tails(r: np.ndarray) -> tuple[float, float, float]:
+def tails(r: np.ndarray, space: np.ndarray) -> tuple[float, float, float]:
     """Historic VaR (5th percentile, linear interpolation as ``np.percentile``), CVaR (mean of
     the int((n - 1) * 0.05) + 1 smallest, as empyrical) and the 95th percentile.
     ``floor(0.05 * (n - 1)) == int((n - 1) * 0.05)``: one partition serves VaR and CVaR."""
@@ -176,7 +194,7 @@ def tails(r: np.ndarray) -> tuple[float, float, float]:
     low = int(pos_lo)  # >= 0: truncation is floor
     pos_hi = (1.0 - VAR_CUTOFF) * (n - 1)
     high = int(pos_hi)
-    lo, hi = tail_split(r, low + 2, n - high)
+    lo, hi = tail_split(r, low + 2, n - high, space)
     part = np.partition(lo, low)
     above = next_min(part, low) if low + 1 < n else part[low]
     var = lerp(part[low], above, pos_lo - low)
@@ -215,54 +233,161 @@ def pairwise_sum(x: np.ndarray) -> float:
     return pairwise_sum(x[:half]) + pairwise_sum(x[half:])
 
 
+@njit(cache=True, inline="always")
+def sum_terms(stage: int, e: float, x: float, b: float, mu: float,
+              b_mean: float) -> tuple[float, float, float]:
+    """Per-row terms summed by :func:`pair_sums`. Stage 0: excess ``e``, its loss part
+    ``min(e, 0)`` and that squared; stage 1: ``(e - mu)**2`` and ``(b - b_mean) * x``."""
+    if stage == 0:
+        m = min(e, 0.0)
+        return e, m, m * m
+    d = e - mu
+    return d * d, (b - b_mean) * x, 0.0
+
+
+@njit(cache=True)
+def leaf_sums(ex: np.ndarray, r: np.ndarray, b: np.ndarray, mu: float, b_mean: float,
+              stage: int, start: int, stop: int, acc: np.ndarray) -> tuple[float, float, float]:
+    """``pairwise_sum``'s leaf (at most 128 rows) for the three ``sum_terms`` at once; ``acc``
+    is (3, 8) scratch."""
+    n = stop - start
+    if n < 8:
+        s0, s1, s2 = -0.0, -0.0, -0.0
+        for i in range(start, stop):
+            t0, t1, t2 = sum_terms(stage, ex[i], r[i], b[i], mu, b_mean)
+            s0, s1, s2 = s0 + t0, s1 + t1, s2 + t2
+        return s0, s1, s2
+    for k in range(8):
+        j = start + k
+        acc[0, k], acc[1, k], acc[2, k] = sum_terms(stage, ex[j], r[j], b[j], mu, b_mean)
+    i = 8
+    while i < n - n % 8:
+        for k in range(8):
+            j = start + i + k
+            t0, t1, t2 = sum_terms(stage, ex[j], r[j], b[j], mu, b_mean)
+            acc[0, k] += t0
+            acc[1, k] += t1
+            acc[2, k] += t2
+        i += 8
+    s0 = (acc[0, 0] + acc[0, 1]) + (acc[0, 2] + acc[0, 3]) + ((acc[0, 4] + acc[0, 5])
+                                                            + (acc[0, 6] + acc[0, 7]))
+    s1 = (acc[1, 0] + acc[1, 1]) + (acc[1, 2] + acc[1, 3]) + ((acc[1, 4] + acc[1, 5])
+                                                            + (acc[1, 6] + acc[1, 7]))
+    s2 = (acc[2, 0] + acc[2, 1]) + (acc[2, 2] + acc[2, 3]) + ((acc[2, 4] + acc[2, 5])
+                                                            + (acc[2, 6] + acc[2, 7]))
+    for j in range(start + i, stop):
+        t0, t1, t2 = sum_terms(stage, ex[j], r[j], b[j], mu, b_mean)
+        s0, s1, s2 = s0 + t0, s1 + t1, s2 + t2
+    return s0, s1, s2
+
+
+@njit(cache=True, inline="always")
+def left_size(n: int) -> int:
+    """Rows of the first half in ``pairwise_sum``'s split (a multiple of 8)."""
+    half = n // 2
+    return half - half % 8
+
+
+@njit(cache=True)
+def pair_sums(ex: np.ndarray, r: np.ndarray, b: np.ndarray, mu: float, b_mean: float,
+              stage: int, acc: np.ndarray) -> tuple[float, float, float]:
+    """The ``pairwise_sum`` of each of the three ``sum_terms`` over all rows, in one pass:
+    the same blocks and additions as ``pairwise_sum`` of each materialised term, so the
+    same bits. The halving recursion runs on an explicit stack (a recursive kernel
+    returning a tuple crashes when numba loads it from its cache)."""
+    lo = np.empty(64, np.int64)
+    hi = np.empty(64, np.int64)
+    state = np.zeros(64, np.int64)  # 0 new, 1 left half summed, 2 right half summed
+    left = np.empty((64, 3))
+    lo[0], hi[0], depth = 0, ex.shape[0], 0
+    s0, s1, s2 = 0.0, 0.0, 0.0  # the last finished node's sums
+    while depth >= 0:
+        start, stop = lo[depth], hi[depth]
+        if state[depth] == 0 and stop - start <= 128:
+            s0, s1, s2 = leaf_sums(ex, r, b, mu, b_mean, stage, start, stop, acc)
+            depth -= 1
+        elif state[depth] == 2:
+            s0, s1, s2 = left[depth, 0] + s0, left[depth, 1] + s1, left[depth, 2] + s2
+            depth -= 1
+        else:
+            middle = start + left_size(stop - start)
+            first_half = state[depth] == 0
+            if not first_half:  # the left half just finished: keep its sums
+                left[depth, 0], left[depth, 1], left[depth, 2] = s0, s1, s2
+            state[depth] += 1
+            depth += 1
+            lo[depth] = start if first_half else middle
+            hi[depth] = middle if first_half else stop
+            state[depth] = 0
+    return s0, s1, s2
+
+
+@njit(cache=True)
+def constant(x: np.ndarray) -> bool:
+    """All values equal (a zero-dispersion series); stops at the first different value."""
+    i = 0
+    while i < x.shape[0] and x[i] == x[0]:
+        i += 1
+    return i == x.shape[0]
+
+
+@njit(cache=True)
+def bench_stats(bench: np.ndarray) -> np.ndarray:
+    """(compounded return, mean, variance ddof=0) of benchmark returns: the same for every
+    parameter set of a sweep, so computed once there. Sums are pairwise, as NumPy's."""
+    out = np.zeros(3)
+    n = bench.shape[0]
+    if n == 0:
+        return out
+    b_mean = pairwise_sum(bench) / n
+    tmp = np.empty(n)
+    for i in range(n):
+        d = bench[i] - b_mean
+        tmp[i] = d * d
+    out[0] = compounded(bench)
+    out[1] = b_mean
+    out[2] = pairwise_sum(tmp) / n
+    return out
+
+
 @njit(cache=True)
 def risk_stats(r: np.ndarray, ppy: float, rf: float, bench: np.ndarray, has_bench: bool,
-               out: np.ndarray) -> None:
+               b_stats: np.ndarray, out: np.ndarray) -> None:
     """Volatility, Sharpe, Sortino, omega of the excess returns ``r - rf``; with a
-    benchmark, empyrical's alpha (compounded annualisation) and beta (cov / var). Sums are
-    pairwise, as NumPy's."""
+    benchmark (``b_stats`` from :func:`bench_stats`), empyrical's alpha (compounded
+    annualisation) and beta (cov / var). Sums are pairwise, as NumPy's; two fused passes."""
     n = r.shape[0]
     excess = r - rf if rf != 0.0 else r
-    mu = pairwise_sum(excess) / n
-    tmp = np.empty(n)
-    lo = hi = excess[0]
-    for i in range(n):
-        v = excess[i]
-        lo = min(lo, v)
-        hi = max(hi, v)
-        d = v - mu
-        tmp[i] = d * d
-    std = 0.0 if lo == hi else math.sqrt(pairwise_sum(tmp) / (n - 1))
-    for i in range(n):
-        tmp[i] = min(excess[i], 0.0)
-    losses = -pairwise_sum(tmp)
-    for i in range(n):
-        tmp[i] = tmp[i] * tmp[i]
-    downside = math.sqrt(pairwise_sum(tmp) / n)
+    acc = np.empty((3, 8))
+    s_ex, s_neg, s_neg2 = pair_sums(excess, r, excess, 0.0, 0.0, 0, acc)
+    mu = s_ex / n
+    b = bench if has_bench else excess
+    b_mean = b_stats[1] if has_bench else 0.0
+    s_dev2, s_cov, _ = pair_sums(excess, r, b, mu, b_mean, 1, acc)
+    std = 0.0 if constant(excess) else math.sqrt(s_dev2 / (n - 1))
+    losses = -s_neg
+    downside = math.sqrt(s_neg2 / n)
     root = math.sqrt(ppy)
     out[M_VOL] = std * root
     out[M_SHARPE] = ratio(mu, std) * root
     out[M_SORTINO] = ratio(mu * ppy, downside * root)
-    out[M_OMEGA] = ratio(pairwise_sum(excess) + losses, losses)
+    out[M_OMEGA] = ratio(s_ex + losses, losses)
     if has_bench:
-        b_mean = pairwise_sum(bench) / n
-        for i in range(n):
-            d = bench[i] - b_mean
-            tmp[i] = d * d
-        var = pairwise_sum(tmp) / n
-        for i in range(n):
-            tmp[i] = (bench[i] - b_mean) * r[i]
-        beta = pairwise_sum(tmp) / n / var if var >= 1e-30 else 0.0
-        mean_alpha = pairwise_sum(r) / n - rf - beta * (b_mean - rf)
+        var = b_stats[2]
+        beta = s_cov / n / var if var >= 1e-30 else 0.0
+        s_r = s_ex if rf == 0.0 else pairwise_sum(r)
+        mean_alpha = s_r / n - rf - beta * (b_mean - rf)
         out[M_ALPHA] = (1.0 + mean_alpha) ** ppy - 1.0
         out[M_BETA] = beta
 
 
 @njit(cache=True)
 def wealth_stats(wealth: np.ndarray, ppy: float, risk_free: float, bench: np.ndarray,
-                 has_bench: bool, out: np.ndarray) -> tuple[int, int]:
+                 has_bench: bool, b_stats: np.ndarray, out: np.ndarray,
+                 scratch: np.ndarray) -> tuple[int, int]:
     """Return-series metrics of a positive-start wealth curve into ``out`` (KEYS slots);
-    returns the (peak, recovery) rows of the longest drawdown."""
+    returns the (peak, recovery) rows of the longest drawdown. ``b_stats``: ``bench_stats``
+    of ``bench`` when ``has_bench``; ``scratch``: ``curve_scratch(len(wealth))`` or more."""
     if wealth.shape[0] < 2:
         return 0, 0
     max_dd, peak, rec = drawdown_stats(wealth)
@@ -274,11 +399,12 @@ def wealth_stats(wealth: np.ndarray, ppy: float, risk_free: float, bench: np.nda
     out[M_CALMAR] = ratio(cagr, abs(max_dd))
     out[M_MDD] = max_dd
     out[M_MDD_DUR] = float(rec - peak)
-    r = returns_of(wealth)
+    r = returns_into(wealth, scratch)
     if r.shape[0] >= 2:
         rf = (1.0 + risk_free) ** (1.0 / ppy) - 1.0 if risk_free != 0.0 else 0.0
-        risk_stats(r, ppy, rf, bench, has_bench and bench.shape[0] == r.shape[0], out)
-        var, cvar, upper = tails(r)
+        risk_stats(r, ppy, rf, bench, has_bench and bench.shape[0] == r.shape[0], b_stats,
+                   out)
+        var, cvar, upper = tails(r, scratch[r.shape[0]:])
         out[M_VAR] = var
         out[M_CVAR] = cvar
         out[M_TAIL] = ratio(abs(upper), abs(var))
@@ -361,7 +487,24 @@ def exposure_stats(exposure: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def turnover(size: np.ndarray, prices: np.ndarray, equity: np.ndarray, years: float,
+def book_exposure(eq: np.ndarray, n_eq: int, out: np.ndarray) -> float:
+    """``exposure_stats`` of the equity rows' position value / equity, in the same pass as
+    the sum of the equity (returned: ``mean`` = sum / n_eq, the same bits)."""
+    k, gross, total = 0, 0.0, 0.0
+    for i in range(n_eq):
+        e = eq[i, 0]
+        total += e
+        a = abs(eq[i, 2] / e if e > 0.0 else 0.0)
+        k += a > 0.0
+        gross += a
+    if n_eq:
+        out[M_EXPO] = k / n_eq
+        out[M_GROSS] = gross / n_eq
+    return total
+
+
+@njit(cache=True)
+def turnover(size: np.ndarray, prices: np.ndarray, mean_equity: float, years: float,
              out: np.ndarray) -> None:
     """Traded notional (entry + exit) over average equity, and per year."""
     traded = 0.0
@@ -369,7 +512,7 @@ def turnover(size: np.ndarray, prices: np.ndarray, equity: np.ndarray, years: fl
         v = abs(size[i]) * abs(prices[i])
         if not math.isnan(v):
             traded += v
-    t = ratio(traded, mean(equity))
+    t = ratio(traded, mean_equity)
     out[M_TURN] = t
     out[M_ATURN] = ratio(t, years)
 
@@ -412,37 +555,49 @@ def curve_metrics(values: np.ndarray, ns: np.ndarray, has_ns: bool, bench: np.nd
     """Everything that depends on the equity curve alone, plus the benchmark's returns
     (``bench_returns`` of its prices; ignored unless one per equity return)."""
     ok = has_bench and bench.shape[0] == max(values.shape[0] - 1, 0)
-    peak, rec = wealth_stats(values, ppy, risk_free, bench, ok, out)
+    curve_with_stats(values, ns, has_ns, bench, ok, bench_stats(bench) if ok else np.zeros(3),
+                     ppy, risk_free, out, curve_scratch(values.shape[0]))
+
+
+@njit(cache=True)
+def curve_with_stats(values: np.ndarray, ns: np.ndarray, has_ns: bool, bench: np.ndarray,
+                     ok: bool, b_stats: np.ndarray, ppy: float, risk_free: float,
+                     out: np.ndarray, scratch: np.ndarray) -> None:
+    """``curve_metrics`` given a usable benchmark (``ok``), its ``bench_stats`` and work
+    space (``curve_scratch``)."""
+    peak, rec = wealth_stats(values, ppy, risk_free, bench, ok, b_stats, out, scratch)
     out[M_MDD_DAYS] = episode_days(peak, rec, ns, has_ns, ppy)
-    out[M_BENCH] = compounded(bench) if ok else 0.0
+    out[M_BENCH] = b_stats[0] if ok else 0.0
     out[M_NPER] = float(max(values.shape[0] - 1, 0))
     out[M_PPY] = ppy
     out[M_FINAL] = values[-1] if values.shape[0] else 0.0
 
 
 @njit(cache=True)
-def book_bench(eq: np.ndarray, n_eq: int) -> tuple[np.ndarray, bool]:
+def book_bench(eq: np.ndarray, n_eq: int) -> tuple[np.ndarray, bool, np.ndarray]:
     """Benchmark returns of a run: buy and hold of the first symbol's mid at each equity row
-    (the same for every parameter set of a sweep: computed once there)."""
-    return bench_returns(eq[:n_eq, 3].copy())
+    (the same for every parameter set of a sweep: computed once there), whether usable, and
+    their ``bench_stats``."""
+    bench, ok = bench_returns(eq[:n_eq, 3].copy())
+    return bench, ok, bench_stats(bench) if ok else np.zeros(3)
 
 
 @njit(cache=True)
 def book_metrics(eq: np.ndarray, eq_t: np.ndarray, n_eq: int, trades: np.ndarray,
                  trades_t: np.ndarray, n_trd: int, fees: float, ppy: float, risk_free: float,
-                 bench: np.ndarray, has_bench: bool) -> np.ndarray:
+                 bench: np.ndarray, has_bench: bool, b_stats: np.ndarray,
+                 scratch: np.ndarray) -> np.ndarray:
     """All metrics of a finished run from the book's tables (equity rows and closed trades),
-    in ``KEYS`` order; ``bench`` from :func:`book_bench`. Columns as in ``engine.nb``:
-    equity 0 eq, 2 position value; trades 2 size, 3 entry, 4 exit, 5 pnl, 10 notional;
-    trades_t 0/1 entry/exit ns."""
+    in ``KEYS`` order; ``bench``, ``has_bench``, ``b_stats`` from :func:`book_bench`;
+    ``scratch``: ``curve_scratch(n_eq)`` or larger (reused from set to set). Columns
+    as in ``engine.nb``: equity 0 eq, 2 position value; trades 2 size, 3 entry, 4 exit,
+    5 pnl, 10 notional; trades_t 0/1 entry/exit ns."""
     out = np.zeros(N_KEYS)
     values = eq[:n_eq, 0]
-    curve_metrics(values, eq_t[:n_eq], True, bench, has_bench, ppy, risk_free, out)
-    exposure = np.empty(n_eq)
-    for i in range(n_eq):
-        e = values[i]
-        exposure[i] = eq[i, 2] / e if e > 0.0 else 0.0
-    exposure_stats(exposure, out)
+    ok = has_bench and bench.shape[0] == max(n_eq - 1, 0)
+    curve_with_stats(values, eq_t[:n_eq], True, bench, ok, b_stats, ppy, risk_free, out,
+                     scratch)
+    total = book_exposure(eq, n_eq, out)
     t = trades[:n_trd]
     if n_trd:
         pnl = t[:, 5].copy()
@@ -453,6 +608,6 @@ def book_metrics(eq: np.ndarray, eq_t: np.ndarray, n_eq: int, trades: np.ndarray
         trade_return_stats(ret, out)
         out[M_AVGDUR] = nanmean(days_of(trades_t[:n_trd, 1] - trades_t[:n_trd, 0]))
         prices = t[:, 3] + t[:, 4]
-        turnover(t[:, 2].copy(), prices, values, max(n_eq - 1, 1) / ppy, out)
+        turnover(t[:, 2].copy(), prices, total / n_eq, max(n_eq - 1, 1) / ppy, out)
     out[M_FEES] = fees
     return out

@@ -16,6 +16,7 @@ float tables with the column constants below and int64 companions for timestamps
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -67,10 +68,27 @@ TIF_GTC, TIF_DAY, TIF_IOC = range(3)
 S_PENDING, S_ACTIVE, S_PARTIAL, S_FILLED, S_CANCELLED, S_EXPIRED, S_REJECTED = range(7)
 R_SIGNAL, R_TP, R_SL, R_STOP, R_MARGIN, R_OPEN, R_LIMIT = range(7)
 TM_UNITS, TM_EQUITY = range(2)
+SLIP_VOLATILITY = 3.0  # cfg[C_SLIP_MODEL] of the volatility-scaled model (broker.SLIP_MODELS)
 Book = tuple[np.ndarray, ...]
 Events = tuple[np.ndarray, ...]
 DAY_NS = 86_400_000_000_000
 ROOM = 16  # free rows needed in every output table before an event is processed
+
+
+# ---------------------------------------------------------------- inlining
+
+# The fill chain (fill_target -> fill_order -> apply_fill -> record_trade, ...) passes the
+# book, twelve arrays flattened to ~100 scalar arguments, on every call: inlined, a position
+# flip costs a third. Inlined everywhere, compilation takes minutes; so the chain is inlined
+# only into :func:`target_event` (the event after a target order, where a built-in strategy's
+# fills happen) and the target-order submission of the two target run loops, and called as
+# usual from everywhere else.
+FILL_HOSTS = ("target_event", "run_targets", "run_sma_cross")
+
+
+def in_fill_host(expr: Any, caller: Any, callee: Any) -> bool:
+    """Numba inline cost model: inline at call sites inside a :data:`FILL_HOSTS` function."""
+    return bool(caller.func_id.func_name in FILL_HOSTS)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -150,6 +168,7 @@ def ewma_vol(vol: float, alpha: float, c: float, prev: float) -> float:
     return (1.0 - alpha) * vol + alpha * abs(c - prev)
 
 
+
 @njit(cache=True, _nrt=False, inline="always")
 def worst_best(q: float, h: float, lo: float, sp: float, avg: float,
                mc: float) -> tuple[float, float]:
@@ -159,7 +178,7 @@ def worst_best(q: float, h: float, lo: float, sp: float, avg: float,
     return q * (worst - avg) * mc, q * (best - avg) * mc
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def fee_for(cfg: np.ndarray, qty: float, notional: float, maker: bool) -> float:
     bps = cfg[C_BPS]
     if maker and not math.isnan(cfg[C_MAKER_BPS]):
@@ -168,26 +187,26 @@ def fee_for(cfg: np.ndarray, qty: float, notional: float, maker: bool) -> float:
             + notional * cfg[C_PER_MILLION] * 1e-6)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def slippage(cfg: np.ndarray, pos: np.ndarray, s: int, sp: float) -> float:
     model = cfg[C_SLIP_MODEL]
     if model == 1.0:
         return cfg[C_SLIP]
     if model == 2.0:
         return cfg[C_SLIP] * sp
-    if model == 3.0:
+    if model == SLIP_VOLATILITY:
         return cfg[C_SLIP] * pos[s, P_VOL]
     return 0.0
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def floor_lot(units: float, lot: float) -> float:
     if lot <= 0.0:
         return units
     return math.floor(units / lot + 1e-9) * lot
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def set_status(acct: np.ndarray, orders: np.ndarray, k: int, status: int) -> None:
     old = orders[k, O_STATUS]
     was_active = S_ACTIVE <= old <= S_PARTIAL
@@ -202,7 +221,7 @@ def set_status(acct: np.ndarray, orders: np.ndarray, k: int, status: int) -> Non
 # ---------------------------------------------------------------- orders
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def submit(book: Book, s: int, kind: int, side: float, qty: float, limit: float, stop: float,
            trail: float, tif: int, parent: int, oco: int, tmode: int, ts: int) -> int:
     """Append an order; returns its id (row) or -1 if the table is full."""
@@ -278,7 +297,7 @@ def replace(book: Book, k: int, qty: float, limit: float, stop: float, ts: int) 
     return True
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def submit_target(book: Book, s: int, target: float, tmode: int, ts: int) -> int:
     """Replace the symbol's pending target order with a new one (no-op if unchanged)."""
     pos, orders = book[2], book[4]
@@ -296,7 +315,7 @@ def submit_target(book: Book, s: int, target: float, tmode: int, ts: int) -> int
 # ---------------------------------------------------------------- fills and accounting
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def record_trade(book: Book, s: int, r: float, price: float, pnl: float, fees: float,
                  frac: float, reason: int, ts: int) -> None:
     acct, pos, pos_t, trades, trades_t = book[0], book[2], book[3], book[6], book[7]
@@ -320,7 +339,7 @@ def record_trade(book: Book, s: int, r: float, price: float, pnl: float, fees: f
     acct[A_NTRD] = n + 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def apply_fill(book: Book, s: int, q: float, price: float, fee: float, reason: int,
                ts: int) -> None:
     """Move position ``s`` by signed ``q`` units at ``price``; book P&L, fees and trades."""
@@ -353,7 +372,7 @@ def apply_fill(book: Book, s: int, q: float, price: float, fee: float, reason: i
         open_part(pos, pos_t, s, 0.0, math.copysign(rest, q), price, fee - fee_close, ts)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def open_part(pos: np.ndarray, pos_t: np.ndarray, s: int, P: float, q: float, price: float,
               fee: float, ts: int) -> None:
     if P == 0.0:
@@ -370,7 +389,7 @@ def open_part(pos: np.ndarray, pos_t: np.ndarray, s: int, P: float, q: float, pr
     pos[s, P_QTY] = new
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def capped_qty(book: Book, s: int, want: float, v: float) -> float:
     """Volume cap: at most ``volcap * volume`` units per bar and symbol."""
     cfg, pos, inst = book[10], book[2], book[11]
@@ -381,7 +400,7 @@ def capped_qty(book: Book, s: int, want: float, v: float) -> float:
     return min(want, floor_lot(room, inst[s, I_LOT]))
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def margin_ok(book: Book, s: int, q: float, price: float) -> bool:
     """Would the position after this fill stay within equity * leverage?"""
     acct, pos, cfg, inst = book[0], book[2], book[10], book[11]
@@ -397,7 +416,7 @@ def margin_ok(book: Book, s: int, q: float, price: float) -> bool:
     return need <= eq * cfg[C_LEVERAGE] * (1.0 + 1e-12)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def fill_order(book: Book, k: int, q: float, price: float, maker: bool, v: float, ts: int) -> float:
     """Fill up to ``q`` (signed) of order ``k``; returns the signed quantity filled."""
     acct, pos, orders, orders_t, cfg, inst = book[0], book[2], book[4], book[5], book[10], book[11]
@@ -464,13 +483,13 @@ def finish_order(book: Book, k: int, ts: int) -> None:
 # ---------------------------------------------------------------- order matching per event
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def taker_price(book: Book, s: int, side: float, bid: float, sp: float) -> float:
     slip = slippage(book[10], book[2], s, sp)
     return bid + sp + slip if side > 0 else bid - slip
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def fill_target(book: Book, k: int, bid: float, sp: float, v: float, ts: int) -> None:
     """Target-position order: close an opposite position first, then size and open."""
     acct, pos, orders, inst = book[0], book[2], book[4], book[11]
@@ -504,7 +523,7 @@ def fill_target(book: Book, k: int, bid: float, sp: float, v: float, ts: int) ->
     set_status(acct, orders, k, S_FILLED if orders[k, O_FILLED] > 0 else S_CANCELLED)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def units_for_fraction(book: Book, s: int, frac: float, bid: float, sp: float) -> float:
     """Units worth ``frac`` of equity (times leverage), costs of the fill included."""
     acct, pos, cfg, inst = book[0], book[2], book[10], book[11]
@@ -621,7 +640,7 @@ def trigger_stop_limit(book: Book, k: int, o: float, sp: float, stop: float, v: 
         finish_order(book, k, ts)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def eligible(acct: np.ndarray, orders: np.ndarray, orders_t: np.ndarray, k: int, s: int,
              ts: int) -> bool:
     st = orders[k, O_STATUS]
@@ -663,7 +682,7 @@ def match_orders(book: Book, s: int, o: float, h: float, lo: float, sp: float, v
     end_of_event_orders(book, s, ts)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline=in_fill_host)
 def end_of_event_orders(book: Book, s: int, ts: int) -> None:
     """IOC remainders are cancelled; orders lose their 'fresh' flag; advance the low mark."""
     acct, orders, orders_t = book[0], book[4], book[5]
@@ -731,8 +750,9 @@ def update_marks(book: Book, s: int, h: float, lo: float, c: float, sp: float) -
     prev = pos[s, P_PREV]
     pos[s, P_BID] = c
     pos[s, P_ASK] = c + sp
-    if pos[s, P_SEEN] != 0.0:
-        pos[s, P_VOL] = ewma_vol(pos[s, P_VOL], cfg[C_VOLALPHA], c, prev)
+    alpha = cfg[C_VOLALPHA]  # NaN unless the volatility slippage model reads the estimate
+    if pos[s, P_SEEN] != 0.0 and alpha == alpha:
+        pos[s, P_VOL] = ewma_vol(pos[s, P_VOL], alpha, c, prev)
     pos[s, P_SEEN] = 1.0
     q = pos[s, P_QTY]
     if q != 0.0:
@@ -779,6 +799,35 @@ def next_bucket(ts: int, sample: int) -> int:
 @njit(cache=True, _nrt=False, inline="always")
 def step(book: Book, ev: Events, i: int) -> None:
     """Process event ``i``: equity sampling, day roll, order matching, marks, margin."""
+    step_matching(book, ev, i, False)
+
+
+@njit(cache=True, _nrt=False)
+def target_event(book: Book, ev: Events, i: int) -> None:
+    """:func:`step` with the fill chain inlined (:data:`FILL_HOSTS`) for an event whose only
+    working order is an eligible target order (:func:`lone_target`); any other event takes
+    :func:`match_orders` as in :func:`step`."""
+    step_matching(book, ev, i, True)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def lone_target(book: Book, s: int, ts: int) -> int:
+    """The order to fill when the only working order is a target order eligible now (then
+    :func:`match_orders` would do exactly ``fill_target`` and ``end_of_event_orders``), else -1."""
+    acct, orders, orders_t = book[0], book[4], book[5]
+    if acct[A_NACT] != 1.0:
+        return -1
+    for k in range(int(acct[A_LOW]), int(acct[A_NORD])):
+        if S_ACTIVE <= orders[k, O_STATUS] <= S_PARTIAL:
+            if orders[k, O_KIND] == K_TARGET and eligible(acct, orders, orders_t, k, s, ts):
+                return k
+            return -1
+    return -1
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def step_matching(book: Book, ev: Events, i: int, lone: bool) -> None:
+    """:func:`step`'s body; ``lone``: try :func:`lone_target` before :func:`match_orders`."""
     acct, acct_t, pos, cfg = book[0], book[1], book[2], book[10]
     ts_a, sym_a, o_a, h_a, l_a, c_a, v_a, sp_a = ev
     ts = ts_a[i]
@@ -802,7 +851,12 @@ def step(book: Book, ev: Events, i: int) -> None:
     pos[s, P_ASK] = o_a[i] + sp_a[i]
     pos[s, P_VUSED] = 0.0
     if acct[A_NACT] > 0.0:
-        match_orders(book, s, o_a[i], h_a[i], l_a[i], sp_a[i], v_a[i], ts)
+        k = lone_target(book, s, ts) if lone else -1
+        if k >= 0:
+            fill_target(book, k, o_a[i], sp_a[i], v_a[i], ts)
+            end_of_event_orders(book, s, ts)
+        else:
+            match_orders(book, s, o_a[i], h_a[i], l_a[i], sp_a[i], v_a[i], ts)
     update_marks(book, s, h_a[i], l_a[i], c_a[i], sp_a[i])
     acct_t[AT_LASTTS] = ts
     if pos[s, P_QTY] != 0.0:
@@ -876,7 +930,7 @@ def quiet_blocked(qs: QState, qc: QConst, ts: int) -> bool:
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def quiet_margin_ok(qs: QState, qc: QConst, cfg: np.ndarray, c: float, sp: float) -> bool:
+def quiet_margin_ok(cash: float, qc: QConst, cfg: np.ndarray, c: float, sp: float) -> bool:
     """No margin call at this event's close (else :func:`step` handles it): the mark in
     the sure band (:func:`margin_band`), else the exact test."""
     q, avg, mult, mode, const = qc[0], qc[1], qc[2], qc[3], qc[4]
@@ -887,8 +941,24 @@ def quiet_margin_ok(qs: QState, qc: QConst, cfg: np.ndarray, c: float, sp: float
         return True
     conv = conv_of(mode, const, 1.0, c, c + sp)
     px = mark_of(q, c, c + sp)
-    return margin_safe(qs[0] + upnl(q, px, avg, mult, conv), 0.0 + value_of(q, px, mult, conv),
+    return margin_safe(cash + upnl(q, px, avg, mult, conv), 0.0 + value_of(q, px, mult, conv),
                        cfg)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def sample_row(eq: np.ndarray, eq_t: np.ndarray, n: int, cash: float, q: float, avg: float,
+               mult: float, conv: float, bid: float, ask: float, ts: int) -> None:
+    """Equity row ``n`` of a quiet stretch at the marks ``bid`` / ``ask`` of time ``ts``:
+    :func:`record_equity`'s values for one symbol."""
+    eq[n, E_EQ] = cash
+    eq[n, E_POSVAL] = 0.0
+    if q != 0.0:
+        px = mark_of(q, bid, ask)
+        eq[n, E_EQ] = cash + upnl(q, px, avg, mult, conv)
+        eq[n, E_POSVAL] = 0.0 + value_of(q, px, mult, conv)
+    eq[n, E_CASH] = cash
+    eq[n, E_BENCH] = 0.5 * (bid + ask)
+    eq_t[n] = ts
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -900,19 +970,11 @@ def quiet_event(qs: QState, qc: QConst, eq: np.ndarray, eq_t: np.ndarray, ts: in
     q, avg, mult, mode, const, sample, alpha = qc[0], qc[1], qc[2], qc[3], qc[4], qc[5], qc[6]
     new_prev = bid if seen != 0.0 else prev
     if ts >= nextb:
-        eq[n_eq, E_EQ] = cash
-        eq[n_eq, E_POSVAL] = 0.0
-        if q != 0.0:
-            old_conv = conv_of(mode, const, seen, bid, ask)
-            old_px = mark_of(q, bid, ask)
-            eq[n_eq, E_EQ] = cash + upnl(q, old_px, avg, mult, old_conv)
-            eq[n_eq, E_POSVAL] = 0.0 + value_of(q, old_px, mult, old_conv)
-        eq[n_eq, E_CASH] = cash
-        eq[n_eq, E_BENCH] = 0.5 * (bid + ask)
-        eq_t[n_eq] = lastts
+        sample_row(eq, eq_t, n_eq, cash, q, avg, mult, conv_of(mode, const, seen, bid, ask),
+                   bid, ask, lastts)
         n_eq += 1
         nextb = next_bucket(ts, sample)
-    if seen != 0.0:
+    if seen != 0.0 and alpha == alpha:
         vol = ewma_vol(vol, alpha, c, new_prev)
     if q != 0.0:
         conv = conv_of(mode, const, 1.0, c, c + sp)
@@ -922,28 +984,113 @@ def quiet_event(qs: QState, qc: QConst, eq: np.ndarray, eq_t: np.ndarray, ts: in
     return (cash, seq + 1.0, n_eq, nextb, ts, c, c + sp, new_prev, vol, 1.0, mae, mfe)
 
 
-@njit(cache=True, _nrt=False)
+# Lean quiet state, for stretches without a volatility estimate and with a constant
+# conversion rate (:func:`lean_ok`): (equity rows used, next sample time, last event's time,
+# bid and ask, and the price extremes MAE / MFE come from: min low, max high, min low + spread,
+# max high + spread). For a fixed position ``q * (x - avg) * mc`` is monotone in ``x``
+# (IEEE rounding is monotone), so the extreme price gives exactly the extreme of the
+# per-event values: :func:`lean_done` leaves the book bit for bit as :func:`quiet_event`
+# would, with no multiply per event.
+Lean = tuple[int, int, int, float, float, float, float, float, float]
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def lean_ok(qc: QConst) -> bool:
+    return math.isnan(qc[6]) and qc[3] == 0.0 and qc[2] * qc[4] > 0.0
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def lean_start(qs: QState) -> Lean:
+    return (qs[2], qs[3], qs[4], qs[5], qs[6], math.inf, -math.inf, math.inf, -math.inf)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def lean_blocked(ln: Lean, qc: QConst, ts: int) -> bool:
+    """:func:`quiet_blocked` on lean state."""
+    return ts >= qc[7] or ln[0] > qc[8]
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def lean_event(ln: Lean, qs: QState, qc: QConst, eq: np.ndarray, eq_t: np.ndarray, ts: int,
+               h: float, lo: float, c: float, sp: float) -> Lean:
+    """:func:`quiet_event` on lean state: the equity sample (same arithmetic, conversion
+    rate ``const``), then the extremes."""
+    n_eq, nextb, lastts, bid, ask, lo_min, h_max, ls_min, hs_max = ln
+    if ts >= nextb:
+        sample_row(eq, eq_t, n_eq, qs[0], qc[0], qc[1], qc[2], qc[4], bid, ask, lastts)
+        n_eq += 1
+        nextb = next_bucket(ts, qc[5])
+    return (n_eq, nextb, ts, c, c + sp, min(lo_min, lo), max(h_max, h), min(ls_min, lo + sp),
+            max(hs_max, h + sp))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def lean_done(qs: QState, qc: QConst, ln: Lean, count: int, prev: float) -> QState:
+    """The quiet state after ``count`` lean events (``prev``: the bid before the last one).
+    One symbol has started, so its marks were seen: every event moves ``prev``."""
+    if count == 0:
+        return qs
+    cash, seq, _n, _b, _t, _bid, _ask, _prev, vol, _seen, mae, mfe = qs
+    n_eq, nextb, lastts, bid, ask, lo_min, h_max, ls_min, hs_max = ln
+    q, avg, mc = qc[0], qc[1], qc[2] * qc[4]
+    if q > 0.0:
+        mae = min(mae, q * (lo_min - avg) * mc)
+        mfe = max(mfe, q * (h_max - avg) * mc)
+    elif q < 0.0:
+        mae = min(mae, q * (hs_max - avg) * mc)
+        mfe = max(mfe, q * (ls_min - avg) * mc)
+    return (cash, seq + count, n_eq, nextb, lastts, bid, ask, prev, vol, 1.0, mae, mfe)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def lean_run(book: Book, ev: Events, targets: np.ndarray, qs: QState, qc: QConst, i0: int,
+             i1: int) -> tuple[int, QState]:
+    """:func:`quiet_run`'s loop on lean state."""
+    cfg, eq, eq_t = book[10], book[8], book[9]
+    ts_a, h_a, l_a, c_a, sp_a = ev[0], ev[3], ev[4], ev[5], ev[7]
+    ln = lean_start(qs)
+    prev = qs[5]
+    i = i0
+    while i < i1:
+        ts = ts_a[i]
+        if lean_blocked(ln, qc, ts) or not quiet_margin_ok(qs[0], qc, cfg, c_a[i], sp_a[i]):
+            break
+        prev = ln[3]
+        ln = lean_event(ln, qs, qc, eq, eq_t, ts, h_a[i], l_a[i], c_a[i], sp_a[i])
+        i += 1
+        if not math.isnan(targets[i - 1]):
+            break
+    return i, lean_done(qs, qc, ln, i - i0, prev)
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def quiet_run(book: Book, ev: Events, targets: np.ndarray, i0: int, i1: int) -> int:
     """Fast path of :func:`step` for events where nothing can happen: one symbol, no working
-    order, no decision, no day roll, no margin call. The state lives in locals
-    (:func:`quiet_load`) and goes back to the book at the end; the arithmetic is
-    :func:`step`'s own per-event functions, so the book is bit for bit what :func:`step`
-    would leave. Returns the first event it did not process (the caller runs :func:`step`
-    on it)."""
+    order, no day roll, no margin call; it stops after the first event with a decision (the
+    caller then submits it: the event itself is quiet, its order acts from the next one).
+    The state lives in locals (:func:`quiet_load`) and goes back to the book at the end; the
+    arithmetic is :func:`step`'s own per-event functions, so the book is bit for bit what
+    :func:`step` would leave. Returns the first event it did not process (the caller runs
+    :func:`step` on it)."""
     if not quiet_ok(book):
         return i0
     cfg, eq, eq_t = book[10], book[8], book[9]
     ts_a, h_a, l_a, c_a, sp_a = ev[0], ev[3], ev[4], ev[5], ev[7]
     qs, qc = quiet_load(book)
+    if lean_ok(qc):
+        i, qs = lean_run(book, ev, targets, qs, qc, i0, i1)
+        if i > i0:
+            quiet_store(book, qs)
+        return i
     i = i0
     while i < i1:
         ts = ts_a[i]
-        if quiet_blocked(qs, qc, ts) or not math.isnan(targets[i]):
-            break
-        if not quiet_margin_ok(qs, qc, cfg, c_a[i], sp_a[i]):
-            break  # a margin call: step() handles this event
+        if quiet_blocked(qs, qc, ts) or not quiet_margin_ok(qs[0], qc, cfg, c_a[i], sp_a[i]):
+            break  # a day roll, a full table or a margin call: step() handles this event
         qs = quiet_event(qs, qc, eq, eq_t, ts, h_a[i], l_a[i], c_a[i], sp_a[i])
         i += 1
+        if not math.isnan(targets[i - 1]):
+            break  # a decision: the caller submits it
     if i > i0:
         quiet_store(book, qs)
     return i
@@ -982,6 +1129,17 @@ def has_room(book: Book) -> bool:
 # ---------------------------------------------------------------- run loops
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def decide(book: Book, ev: Events, i: int, target: float, tmode: int,
+           close_fill_on: bool) -> None:
+    """After event ``i``: submit its target (NaN: no decision), then, with
+    ``fill_on="close"``, fill market and target orders at its close."""
+    if not math.isnan(target):
+        submit_target(book, ev[1][i], target, tmode, ev[0][i])
+    if close_fill_on:
+        close_fill(book, ev, i)
+
+
 @njit(cache=True, _nrt=False)
 def run_targets(book: Book, ev: Events, targets: np.ndarray, tmode: int, i0: int, i1: int) -> int:
     """Compiled path over an array of target positions (NaN = no decision on that event).
@@ -989,20 +1147,20 @@ def run_targets(book: Book, ev: Events, targets: np.ndarray, tmode: int, i0: int
     Returns the index of the first event not processed (< i1 when a table needs room)."""
     cfg = book[10]
     close_fill_on = cfg[C_CLOSEFILL] == 1.0
-    ts_a, sym_a = ev[0], ev[1]
     i = i0
     while i < i1:
-        i = quiet_run(book, ev, targets, i, i1)
+        j = quiet_run(book, ev, targets, i, i1)
+        if j > i and not math.isnan(targets[j - 1]):  # a decision on a quiet event
+            decide(book, ev, j - 1, targets[j - 1], tmode, close_fill_on)
+            i = j
+            continue
+        i = j
         if i >= i1:
             break
         if not has_room(book):
             return i
-        step(book, ev, i)
-        t = targets[i]
-        if not math.isnan(t):
-            submit_target(book, sym_a[i], t, tmode, ts_a[i])
-        if close_fill_on:
-            close_fill(book, ev, i)
+        target_event(book, ev, i)
+        decide(book, ev, i, targets[i], tmode, close_fill_on)
         i += 1
     return i1
 
@@ -1023,16 +1181,11 @@ def run_callback(book: Book, ev: Events, fn, params: np.ndarray, tmode: int, i0:
     """Compiled path over a user's numba function ``fn(i, ev, book, params) -> target``
     (NaN = no new target); ``fn`` may also place orders with :func:`submit`."""
     close_fill_on = book[10][C_CLOSEFILL] == 1.0
-    ts_a, sym_a = ev[0], ev[1]
     for i in range(i0, i1):
         if not has_room(book):
             return i
         step(book, ev, i)
-        t = fn(i, ev, book, params)
-        if not math.isnan(t):
-            submit_target(book, sym_a[i], t, tmode, ts_a[i])
-        if close_fill_on:
-            close_fill(book, ev, i)
+        decide(book, ev, i, fn(i, ev, book, params), tmode, close_fill_on)
     return i1
 
 

@@ -18,11 +18,12 @@ from pydantic import ValidationError
 
 from tickforge.config import BacktestConfig
 from tickforge.engine import nb
-from tickforge.engine.broker import Book, equity_rows_hint, repeat_label
-from tickforge.engine.data import Events, events_from_frame, to_pandas
+from tickforge.engine.broker import Book, book_for_chunk, repeat_label
+from tickforge.engine.data import Events, events_from_frame, lake_frame
 from tickforge.engine.result import Result
 from tickforge.engine.sizing import size_mode, targets_from_signals
-from tickforge.errors import ConfigError
+from tickforge.engine.stream import merge_streams
+from tickforge.errors import ConfigError, DataFormatError
 from tickforge.progress import ProgressFn, no_progress
 from tickforge.strategies import BuiltinStrategy, State, get_strategy
 
@@ -108,7 +109,9 @@ def split(events: Events, size: int) -> Iterator[Events]:
 
 
 def lake_chunks(config: BacktestConfig) -> tuple[Iterator[Events], int | None]:
-    """Read the lake: one partition at a time for one symbol's quotes, else all at once."""
+    """Read the lake one partition at a time: one symbol's quotes as they are, several
+    symbols merged in time order (:mod:`tickforge.engine.stream`); one symbol's bars (a few
+    rows per partition-year) all at once."""
     if not config.lake or not config.symbols:
         raise ConfigError("no data: give data or a lake and at least one symbol",
                           field="lake" if not config.lake else "symbols",
@@ -116,22 +119,35 @@ def lake_chunks(config: BacktestConfig) -> tuple[Iterator[Events], int | None]:
     from tickforge.data.lake import Lake
 
     lake = Lake(config.lake)
-    if len(config.symbols) == 1 and config.timeframe == "ticks" and hasattr(lake, "iter_quotes"):
-        parts = lake.iter_quotes(config.symbols[0], config.start, config.end,
-                                 columns=["ts", "bid", "ask", "ask_size"])  # bid_size unused
-        symbol = config.symbols[0]
-        return prefetch(events_from_frame(p, symbol) for p in parts if len(p)), None
-    frames = []
-    for sym in config.symbols:
-        if config.timeframe == "ticks":
-            table = lake.quotes(sym, config.start, config.end)
-        else:
-            table = lake.bars(sym, config.timeframe, config.start, config.end)
-        frame = to_pandas(table)
-        frames.append(frame.assign(symbol=sym))
-    merged = pd.concat(frames, ignore_index=True)
-    events = events_from_frame(merged)
+    if len(config.symbols) > 1:
+        names = sorted(config.symbols)  # as for a table with a symbol column
+        streams = [symbol_events(lake, config, s) for s in config.symbols]
+        codes = [names.index(s) for s in config.symbols]
+        return prefetch(first_or_fail(merge_streams(streams, codes, names))), None
+    if config.timeframe == "ticks":
+        return prefetch(symbol_events(lake, config, config.symbols[0])), None
+    frame = lake_frame(config.lake, config.symbols, config.timeframe, config.start, config.end)
+    events = events_from_frame(frame, config.symbols[0])
     return split(events, CHUNK), len(events)
+
+
+def symbol_events(lake: Any, config: BacktestConfig, symbol: str) -> Iterator[Events]:
+    """One symbol's events from the lake, one partition at a time."""
+    if config.timeframe == "ticks":
+        parts = lake.iter_quotes(symbol, config.start, config.end,
+                                 columns=["ts", "bid", "ask", "ask_size"])  # bid_size unused
+    else:
+        parts = lake.iter_bars(symbol, config.timeframe, config.start, config.end)
+    return (events_from_frame(p, symbol) for p in parts if len(p))
+
+
+def first_or_fail(chunks: Iterator[Events]) -> Iterator[Events]:
+    """``chunks``, or the one-line error of an empty selection."""
+    first = next(chunks, None)
+    if first is None:
+        raise DataFormatError("no rows to backtest", hint="check the symbols and the date range")
+    yield first
+    yield from chunks
 
 
 def prefetch(items: Iterator[Events], depth: int = 1) -> Iterator[Events]:
@@ -213,11 +229,7 @@ class TargetRunner:
     def book_for(self, events: Events, total: int | None) -> Book:
         if self.book is None:
             self.kind = events.kind
-            rows = equity_rows_hint(self.config, events, total)
-            self.book = Book.create(self.config, events.kind, list(events.symbols),
-                                    equity_rows=rows)
-        elif events.symbols != self.book.symbols:
-            raise ConfigError("symbols changed between data chunks", field="symbols")
+        self.book = book_for_chunk(self.book, self.config, events, total)
         return self.book
 
     def targets(self, events: Events) -> tuple[np.ndarray, int]:

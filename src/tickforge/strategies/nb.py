@@ -452,15 +452,167 @@ def sma_next(m: SmaState, rf: np.ndarray, rs: np.ndarray, v: float, inv_f: float
     return cross_code(m[2], now, short), (mf, ms, now)
 
 
-@njit(cache=True, _nrt=False)
+# Steady state of one rolling mean (window full, no NaN): (sum, comp_add, comp_remove,
+# same_run, neg_count, ring position). nobs is the window length and the ring count only
+# grows, so neither is carried: fewer loop-carried values, no spills in the fused loop.
+Steady = tuple[float, float, float, float, float, int]
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def steady_ok(m: MeanState, n: int) -> bool:
+    return m[7] >= n and m[3] == n
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def steady_of(m: MeanState) -> Steady:
+    return (m[0], m[1], m[2], m[4], m[6], int(m[8]))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def steady_back(s: Steady, n: int, prev: float, count: float) -> MeanState:
+    return (s[0], s[1], s[2], float(n), s[3], prev, s[4], count, float(s[5]))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def steady_acc(s: Steady, ring: np.ndarray, old: float, v: float, prev: float) -> Steady:
+    """:func:`mean_acc` on a full window (``old`` = the ring value falling out, not NaN):
+    the same operations in the same order, so the same sums bit for bit."""
+    total, c_add, c_rem, same, neg, k = s
+    y = -old - c_rem
+    t = total + y
+    c_rem = t - total - y
+    total = t
+    neg -= 1.0 if old < 0.0 else 0.0
+    ring[k] = v
+    k = 0 if k + 1 == ring.shape[0] else k + 1
+    y = v - c_add
+    t = total + y
+    c_add = t - total - y
+    total = t
+    neg += 1.0 if v < 0.0 else 0.0
+    same = same + 1.0 if v == prev else 1.0
+    return (total, c_add, c_rem, same, neg, k)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def steady_order(sf: Steady, ss: Steady, inv_f: float, inv_s: float, nf: int, ns: int,
+                 v: float) -> int:
+    """:func:`order_fast` on steady states (``v`` = the last value, both windows full)."""
+    a = sf[0] * inv_f
+    b = ss[0] * inv_s
+    if sf[3] < nf and ss[3] < ns and a > 1e-300 and b > 1e-300 and abs(a - b) > 1e-15 * (a + b):
+        return 1 if a > b else -1
+    return order_of(mean_of(steady_back(sf, nf, v, 0.0), nf),
+                    mean_of(steady_back(ss, ns, v, 0.0), ns))
+
+
+# Steady SMA pair as scalars: (fast state, slow state, last value, last order of the means).
+SteadyPair = tuple[Steady, Steady, float, int]
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def pair_next(p: SteadyPair, rf: np.ndarray, rs: np.ndarray, old_f: float, old_s: float,
+              v: float, inv_f: float, inv_s: float, short: bool) -> tuple[float, SteadyPair]:
+    """One value into both means: (signal, new pair)."""
+    sf = steady_acc(p[0], rf, old_f, v, p[2])
+    ss = steady_acc(p[1], rs, old_s, v, p[2])
+    now = steady_order(sf, ss, inv_f, inv_s, rf.shape[0], rs.shape[0], v)
+    return cross_code(p[3], now, short), (sf, ss, v, now)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def steady_loop(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], half: float,
+                short: bool, p: SteadyPair, rf: np.ndarray, rs: np.ndarray,
+                qs: core.QState, qc: core.QConst, i0: int,
+                i1: int) -> tuple[int, SteadyPair, float, bool, core.QState]:
+    """:func:`sma_quiet`'s loop with :func:`engine.nb.quiet_event`."""
+    cfg, eq, eq_t = book[10], book[8], book[9]
+    ts_a, h_a, l_a, c_a, sp_a = ev[0], ev[3], ev[4], ev[5], ev[7]
+    inv_f, inv_s = 1.0 / rf.shape[0], 1.0 / rs.shape[0]
+    i, sig, have = i0, math.nan, False
+    while i < i1:
+        ts, c, sp = ts_a[i], c_a[i], sp_a[i]
+        v = c + half * sp if half != 0.0 else c
+        old_f, old_s = rf[p[0][5]], rs[p[1][5]]
+        if core.quiet_blocked(qs, qc, ts) or math.isnan(v + old_f + old_s):
+            break
+        sig, p = pair_next(p, rf, rs, old_f, old_s, v, inv_f, inv_s, short)
+        if not core.quiet_margin_ok(qs[0], qc, cfg, c, sp):
+            have = True
+            break
+        qs = core.quiet_event(qs, qc, eq, eq_t, ts, h_a[i], l_a[i], c, sp)
+        i += 1
+        if not math.isnan(sig):
+            break
+    return i, p, sig, have, qs
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def steady_lean_loop(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], half: float,
+                     short: bool, p: SteadyPair, rf: np.ndarray, rs: np.ndarray,
+                     qs: core.QState, qc: core.QConst, i0: int,
+                     i1: int) -> tuple[int, SteadyPair, float, bool, core.QState]:
+    """:func:`steady_loop` on the core's lean quiet state (:func:`engine.nb.lean_ok`)."""
+    cfg, eq, eq_t = book[10], book[8], book[9]
+    ts_a, h_a, l_a, c_a, sp_a = ev[0], ev[3], ev[4], ev[5], ev[7]
+    inv_f, inv_s = 1.0 / rf.shape[0], 1.0 / rs.shape[0]
+    ln = core.lean_start(qs)
+    prev = qs[5]
+    i, sig, have = i0, math.nan, False
+    while i < i1:
+        ts, c, sp = ts_a[i], c_a[i], sp_a[i]
+        v = c + half * sp if half != 0.0 else c
+        old_f, old_s = rf[p[0][5]], rs[p[1][5]]
+        if core.lean_blocked(ln, qc, ts) or math.isnan(v + old_f + old_s):
+            break
+        sig, p = pair_next(p, rf, rs, old_f, old_s, v, inv_f, inv_s, short)
+        if not core.quiet_margin_ok(qs[0], qc, cfg, c, sp):
+            have = True
+            break
+        prev = ln[3]
+        ln = core.lean_event(ln, qs, qc, eq, eq_t, ts, h_a[i], l_a[i], c, sp)
+        i += 1
+        if not math.isnan(sig):
+            break
+    return i, p, sig, have, core.lean_done(qs, qc, ln, i - i0, prev)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def sma_steady(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], half: float,
+               short: bool, m: SmaState, rf: np.ndarray, rs: np.ndarray, i0: int,
+               i1: int) -> tuple[int, SmaState, float, bool]:
+    """:func:`sma_quiet` once both windows are full (:func:`steady_ok`): the means on
+    :data:`Steady` state. Leaves at a NaN price (the general path takes it), else exactly
+    as :func:`sma_quiet`."""
+    nf, ns = rf.shape[0], rs.shape[0]
+    p0 = (steady_of(m[0]), steady_of(m[1]), m[0][5], m[2])
+    qs, qc = core.quiet_load(book)
+    if core.lean_ok(qc):
+        i, p, sig, have, qs = steady_lean_loop(book, ev, half, short, p0, rf, rs, qs, qc, i0, i1)
+    else:
+        i, p, sig, have, qs = steady_loop(book, ev, half, short, p0, rf, rs, qs, qc, i0, i1)
+    if i > i0:
+        core.quiet_store(book, qs)
+    fed = float(i - i0 + (1 if have else 0))
+    pv = p[2]
+    m = (steady_back(p[0], nf, pv, m[0][7] + fed), steady_back(p[1], ns, pv, m[1][7] + fed), p[3])
+    return i, m, sig, have
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def sma_quiet(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], half: float,
               short: bool, m: SmaState, rf: np.ndarray, rs: np.ndarray, i0: int,
               i1: int) -> tuple[int, SmaState, float, bool]:
     """Quiet events (``engine.nb.quiet_run``'s conditions and per-event functions) with the
     signal computed in the same pass. Stops at the first event :func:`engine.nb.step` must
-    handle; returns (that event, state, its signal, whether the signal was computed)."""
+    handle, or (once both windows are full, :func:`sma_steady`) after a quiet event with a
+    signal. Returns (next event, state, signal, whether the signal is that of the next event,
+    not processed yet); a signal with ``False`` belongs to the event before the next one,
+    already processed: the caller submits it."""
     if not core.quiet_ok(book):
         return i0, m, math.nan, False
+    if steady_ok(m[0], rf.shape[0]) and steady_ok(m[1], rs.shape[0]):
+        return sma_steady(book, ev, half, short, m, rf, rs, i0, i1)
     cfg, eq, eq_t = book[10], book[8], book[9]
     ts_a, h_a, l_a, c_a, sp_a = ev[0], ev[3], ev[4], ev[5], ev[7]
     inv_f, inv_s = 1.0 / rf.shape[0], 1.0 / rs.shape[0]
@@ -471,7 +623,7 @@ def sma_quiet(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], half: fl
         if core.quiet_blocked(qs, qc, ts):
             break
         sig, m = sma_next(m, rf, rs, c + half * sp if half != 0.0 else c, inv_f, inv_s, short)
-        if not math.isnan(sig) or not core.quiet_margin_ok(qs, qc, cfg, c, sp):
+        if not math.isnan(sig) or not core.quiet_margin_ok(qs[0], qc, cfg, c, sp):
             have = True
             break
         qs = core.quiet_event(qs, qc, eq, eq_t, ts, h_a[i], l_a[i], c, sp)
@@ -491,12 +643,17 @@ def run_sma_cross(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], half
     strategy state (``st``, rings) is saved on return; returns the first event not
     processed (< i1 when a table needs room; its signal is not computed yet)."""
     close_fill_on = book[10][core.C_CLOSEFILL] == 1.0
-    ts_a, sym_a, c_a, sp_a = ev[0], ev[1], ev[5], ev[7]
+    c_a, sp_a = ev[5], ev[7]
     inv_f, inv_s = 1.0 / rf.shape[0], 1.0 / rs.shape[0]
     m = sma_load(st)
     i = i0
     while i < i1:
-        i, m, sig, have = sma_quiet(book, ev, half, short, m, rf, rs, i, i1)
+        j, m, sig, have = sma_quiet(book, ev, half, short, m, rf, rs, i, i1)
+        if not have and not math.isnan(sig):  # a signal on a quiet event (j - 1), processed
+            core.decide(book, ev, j - 1, sig * size, tmode, close_fill_on)
+            i = j
+            continue
+        i = j
         if i >= i1:
             break
         if not have:  # (a quiet stop after the signal leaves room: quiet_ok checked it)
@@ -505,11 +662,8 @@ def run_sma_cross(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], half
                 return i
             v = c_a[i] + half * sp_a[i] if half != 0.0 else c_a[i]
             sig, m = sma_next(m, rf, rs, v, inv_f, inv_s, short)
-        core.step(book, ev, i)
-        if not math.isnan(sig):
-            core.submit_target(book, sym_a[i], sig * size, tmode, ts_a[i])
-        if close_fill_on:
-            core.close_fill(book, ev, i)
+        core.target_event(book, ev, i)
+        core.decide(book, ev, i, sig * size, tmode, close_fill_on)
         i += 1
     sma_store(st, m, rf.shape[0], rs.shape[0])
     return i1
