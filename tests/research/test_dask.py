@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -48,6 +49,30 @@ def test_killing_a_worker_mid_sweep_still_gives_every_row(dask_cluster: Cluster)
     assert seen[-1] == len(remote.table)
     local = tf.sweep(data, "sma_cross", grid=GRID, constraints=["fast<slow"])
     pd.testing.assert_frame_equal(local.table, remote.table)
+
+
+def test_lake_sweep_reads_data_once_per_worker(dask_cluster: Cluster, tmp_path: Path) -> None:
+    """Workers read the lake themselves, once each whatever the number of batches; the
+    table equals the in-process sweep of the same bars."""
+    import pyarrow as pa
+    from distributed import Client
+
+    from tickforge.data.lake import Lake
+    from tickforge.research.executors import data_loads
+
+    data = minute_bars(8_000, seed=7)
+    Lake(str(tmp_path / "lake")).write_bars("EURUSD", "1min",
+                                            pa.Table.from_pandas(data, preserve_index=False))
+    options = {"lake": str(tmp_path / "lake"), "symbols": ("EURUSD",), "timeframe": "1min"}
+    executor = DaskExecutor(dask_cluster.address)
+    assert executor.workers == 2
+    remote = tf.sweep(None, "sma_cross", grid=GRID, constraints=["fast<slow"],
+                      executor=executor, **options)
+    local = tf.sweep(data, "sma_cross", grid=GRID, constraints=["fast<slow"])
+    pd.testing.assert_frame_equal(local.table, remote.table)
+    with Client(dask_cluster.address) as client:
+        loads = client.run(data_loads)
+    assert sorted(loads.values()) == [1, 1]
 
 
 def test_unreachable_scheduler_is_a_config_error() -> None:

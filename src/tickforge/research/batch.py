@@ -90,6 +90,7 @@ class Plan:
     ppy: float
     bench: np.ndarray
     has_bench: bool
+    bench_stats: np.ndarray
     means: MeanPool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -114,24 +115,17 @@ def make_plan(base: BacktestConfig, data: Any) -> Plan | None:
     parts = [c for c in chunks if len(c)]
     if not parts:
         return None
-    events = parts[0] if len(parts) == 1 else concat_events(parts)
+    events = parts[0] if len(parts) == 1 else Events.concat(parts)
     book = Book.create(base, events.kind, list(events.symbols), capacity=64, equity_rows=64)
     proto = book.arrays
     flat = rnb.flat_run(events.as_tuple(), proto, len(events) + 64)
     rows = int(flat[0][core.A_NEQ])
     if rows == 0:
         return None
-    bench, ok = mk.book_bench(flat[8], rows)
+    bench, ok, stats = mk.book_bench(flat[8], rows)
     ppy = check_ppy(periods_per_year(base, flat[9][:rows]))
     return Plan(base, strategy, events, proto, rows + core.ROOM + 2 * len(events.symbols) + 8,
-                ppy, bench, ok)
-
-
-def concat_events(parts: list[Events]) -> Events:
-    first = parts[0]
-    cols = [np.concatenate([getattr(p, n) for p in parts])
-            for n in ("ts", "sym", "o", "h", "low", "c", "v", "sp")]
-    return Events(first.kind, first.symbols, *cols)
+                ppy, bench, ok, stats)
 
 
 def plan_for(base: BacktestConfig, data: Any) -> Plan | None:
@@ -168,7 +162,7 @@ def sma_rows(plan: Plan, sets: list[dict[str, Any]]) -> np.ndarray:
         short = bool(sets[group[0]]["allow_short"])
         out[group] = rnb.sma_sets(plan.ev, plan.means.pool, fi, si, short, size, tmode,
                                   plan.proto, plan.n_eq, plan.ppy, 0.0, plan.bench,
-                                  plan.has_bench, numba.get_num_threads())
+                                  plan.has_bench, plan.bench_stats, numba.get_num_threads())
     return out
 
 
@@ -220,7 +214,7 @@ def generic_rows(plan: Plan, sets: list[dict[str, Any]]) -> np.ndarray:
                 at += len(chunk)
         out[start:start + len(group)] = rnb.target_sets(
             plan.ev, targets, tmode, plan.proto, plan.n_eq, plan.ppy, 0.0, plan.bench,
-            plan.has_bench, numba.get_num_threads())
+            plan.has_bench, plan.bench_stats, numba.get_num_threads())
     return out
 
 

@@ -6,32 +6,15 @@ from datetime import datetime
 
 import pandas as pd
 
-from tickforge.engine.data import to_pandas  # re-exported for sweep / walkforward
+from tickforge.engine.data import lake_frame
 from tickforge.errors import ConfigError
 
 
 def load_lake_data(lake: str, symbols: tuple[str, ...], timeframe: str,
                    start: datetime | None, end: datetime | None) -> pd.DataFrame:
-    """Bars (or quotes for ``timeframe='ticks'``) of ``symbols`` from the lake as one frame;
-    a ``symbol`` column when there are several symbols."""
-    from tickforge.data.lake import Lake
-
-    if not symbols:
-        raise ConfigError("a sweep on lake data needs at least one symbol", field="symbols",
-                          hint="pass --symbol EURUSD")
-    store = Lake(lake)
-    frames = []
-    for symbol in symbols:
-        if timeframe == "ticks":
-            table = store.quotes(symbol, start, end)
-        else:
-            table = store.bars(symbol, timeframe, start, end)
-        frame = to_pandas(table)
-        if len(symbols) > 1:
-            frame = frame.assign(symbol=symbol)
-        frames.append(frame)
-    out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return out.sort_values("ts", kind="stable").reset_index(drop=True)
+    """The sweep's data, read in a worker: the engine's own lake reader (one frame, sorted by
+    time; a ``symbol`` column when there are several symbols)."""
+    return lake_frame(lake, symbols, timeframe, start, end)
 
 
 def ts_column(frame: pd.DataFrame) -> pd.Series:

@@ -11,7 +11,9 @@ Data reaches workers once, never per batch and never through a Dask scheduler:
 * an in-memory table (``DataRef.inline``): shipped once per worker, by the process-pool
   initializer locally, or scattered (broadcast, client to workers directly) on Dask.
 
-Results come back in batch order, so the table is identical whichever executor ran it.
+Each batch runs numba on one thread in worker processes (a process per core locally; on Dask
+one task per worker thread), so workers scale without oversubscribing cores. Results come
+back in batch order, so the table is identical whichever executor ran it.
 """
 
 from __future__ import annotations
@@ -51,6 +53,12 @@ class DataRef:
 
 
 _CACHE: dict[str, Any] = {}
+_LOADS = [0]  # data sets this process has loaded (lake reads or payloads taken in)
+
+
+def data_loads() -> int:
+    """How many times this process has loaded a sweep's data (1 per worker and sweep)."""
+    return _LOADS[0]
 
 
 def resolve_data(ref: DataRef, payload: Any = None) -> Any:
@@ -68,12 +76,23 @@ def resolve_data(ref: DataRef, payload: Any = None) -> Any:
         payload = load_lake_data(ref.lake, ref.symbols, ref.timeframe, ref.start, ref.end)
     _CACHE.clear()  # one sweep's data per worker at a time: memory stays bounded
     _CACHE[ref.key] = payload
+    _LOADS[0] += 1
     return payload
 
 
 def run_batch(task: Task, ref: DataRef, payload: Any, batch: Batch) -> Rows:
     """Executed in a worker: the only function shipped with each batch."""
     return task(resolve_data(ref, payload), batch)
+
+
+def run_batch_single_threaded(task: Task, ref: DataRef, payload: Any, batch: Batch) -> Rows:
+    """``run_batch`` on one core: a Dask worker runs one task per worker thread, so numba's
+    parallel kernels must not spread a task over the other cores (threads are per calling
+    thread in numba: set in the task's own thread)."""
+    import numba
+
+    numba.set_num_threads(1)
+    return run_batch(task, ref, payload, batch)
 
 
 def _init_worker(ref: DataRef, payload: Any) -> None:
@@ -157,8 +176,10 @@ class DaskExecutor:
 
     @property
     def workers(self) -> int:
+        """Worker threads of the cluster (tasks that can run at once), at least 1."""
         with self._client() as client:
-            return len(client.scheduler_info(n_workers=-1)["workers"])
+            info = client.scheduler_info(n_workers=-1)["workers"]
+            return max(1, sum(int(w.get("nthreads", 1)) for w in info.values()))
 
     def _client(self) -> Any:
         from distributed import Client
@@ -179,8 +200,8 @@ class DaskExecutor:
             payload = None
             if ref.inline is not None:  # client -> workers directly, one copy each
                 payload = client.scatter(ref.inline, broadcast=True, direct=True, hash=True)
-            futures = [client.submit(run_batch, task, bare, payload, b, pure=True,
-                                     retries=2) for b in batches]
+            futures = [client.submit(run_batch_single_threaded, task, bare, payload, b,
+                                     pure=True, retries=2) for b in batches]
             index: dict[str, list[int]] = {}
             for i, fut in enumerate(futures):  # equal batches share a key
                 index.setdefault(fut.key, []).append(i)

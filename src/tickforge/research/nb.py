@@ -94,14 +94,14 @@ def run_book(ev: Events, targets: np.ndarray, tmode: int, proto: Book, work: Boo
 
 @njit(cache=True)
 def book_result(book: Book, ppy: float, risk_free: float, bench: np.ndarray,
-                has_bench: bool) -> np.ndarray:
+                has_bench: bool, b_stats: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     """The single backtest's metrics kernel on a finished book. Kept a separate function
     from the run loop: compiled together with it, LLVM once produced a last-bit different
     standard deviation (see docs/research.md); the exact-equality test guards this."""
     acct = book[0]
     return mk.book_metrics(book[8], book[9], int(acct[core.A_NEQ]), book[6], book[7],
                            int(acct[core.A_NTRD]), acct[core.A_FEES], ppy, risk_free, bench,
-                           has_bench)
+                           has_bench, b_stats, scratch)
 
 
 # ---------------------------------------------------------------- batches
@@ -128,7 +128,8 @@ def sma_targets(fast: np.ndarray, slow: np.ndarray, short: bool, size: float,
 @njit(cache=True, parallel=True)
 def sma_sets(ev: Events, means: np.ndarray, fi: np.ndarray, si: np.ndarray, short: bool,
              size: float, tmode: int, proto: Book, n_eq: int, ppy: float, risk_free: float,
-             bench: np.ndarray, has_bench: bool, threads: int) -> np.ndarray:
+             bench: np.ndarray, has_bench: bool, b_stats: np.ndarray,
+             threads: int) -> np.ndarray:
     """Metrics (``metrics_nb.KEYS`` order) of SMA-cross sets ``(means[fi[j]], means[si[j]])``;
     ``threads`` worker slots (numba.get_num_threads())."""
     n_sets = fi.shape[0]
@@ -139,26 +140,28 @@ def sma_sets(ev: Events, means: np.ndarray, fi: np.ndarray, si: np.ndarray, shor
         targets = np.empty(n)
         st = np.empty(2)
         work = new_book(proto, 1024, 1024, n_eq)
+        scratch = mk.curve_scratch(n_eq)
         for j in range(t, n_sets, slots):
             sma_targets(means[fi[j]], means[si[j]], short, size, st, targets)
             work = run_book(ev, targets, tmode, proto, work)
-            out[j] = book_result(work, ppy, risk_free, bench, has_bench)
+            out[j] = book_result(work, ppy, risk_free, bench, has_bench, b_stats, scratch)
     return out
 
 
 @njit(cache=True, parallel=True)
 def target_sets(ev: Events, targets: np.ndarray, tmode: int, proto: Book, n_eq: int,
                 ppy: float, risk_free: float, bench: np.ndarray, has_bench: bool,
-                threads: int) -> np.ndarray:
+                b_stats: np.ndarray, threads: int) -> np.ndarray:
     """Metrics of parameter sets given as rows of target positions (any built-in)."""
     n_sets = targets.shape[0]
     out = np.zeros((n_sets, mk.N_KEYS))
     slots = max(min(threads, n_sets), 1)
     for t in prange(slots):
         work = new_book(proto, 1024, 1024, n_eq)
+        scratch = mk.curve_scratch(n_eq)
         for j in range(t, n_sets, slots):
             work = run_book(ev, targets[j], tmode, proto, work)
-            out[j] = book_result(work, ppy, risk_free, bench, has_bench)
+            out[j] = book_result(work, ppy, risk_free, bench, has_bench, b_stats, scratch)
     return out
 
 

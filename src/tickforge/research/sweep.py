@@ -22,10 +22,10 @@ from typing import Any
 import pandas as pd
 
 from tickforge.config import BacktestConfig, Scalar, SweepConfig
+from tickforge.engine.data import to_pandas
 from tickforge.errors import ConfigError
 from tickforge.progress import ProgressFn, no_progress
 from tickforge.research.batch import evaluate_sets
-from tickforge.research.data import to_pandas
 from tickforge.research.executors import DataRef, Executor, InlineExecutor, make_executor
 from tickforge.research.space import (
     apply_constraints,
@@ -142,10 +142,17 @@ def _only(row: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------- running
 
 
+MAX_BATCH = 2048  # parameter sets per task at most
+BATCHES_PER_WORKER = 8  # with several workers: a late task costs at most ~1/8 of a share
+
+
 def _batches(sets: list[dict[str, Scalar]], workers: int) -> list[list[dict[str, Scalar]]]:
+    """Consecutive slices of ``sets``: 4 in one worker (progress steps; numba threads share
+    each batch), else ``BATCHES_PER_WORKER`` per worker so that workers finish together."""
     if not sets:
         return []
-    size = max(1, min(2048, math.ceil(len(sets) / (4 * max(workers, 1)))))
+    per_worker = 4 if workers <= 1 else BATCHES_PER_WORKER
+    size = max(1, min(MAX_BATCH, math.ceil(len(sets) / (per_worker * max(workers, 1)))))
     return [sets[i:i + size] for i in range(0, len(sets), size)]
 
 

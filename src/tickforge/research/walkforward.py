@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from tickforge.config import BacktestConfig, Scalar, SweepConfig, WalkForwardConfig
+from tickforge.engine.data import to_pandas
 from tickforge.errors import ConfigError
 from tickforge.progress import ProgressFn, no_progress
-from tickforge.research.data import load_lake_data, slice_time, time_range, to_pandas
+from tickforge.research.data import load_lake_data, slice_time, time_range
 from tickforge.research.executors import Executor, InlineExecutor, make_executor
 from tickforge.research.sweep import run_sweep
 from tickforge.research.windows import Window, make_windows
