@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,6 @@ def row(name: str, value: float, unit: str, **kw: Any) -> dict[str, Any]:
 def core_seconds(ev: Events, repeat: int) -> float:
     """Signals + execution core only (no DataFrames, no metrics): the kernel the engine runs
     (for sma_cross the fused one: signals computed inside the execution pass)."""
-    from tickforge.engine.broker import Book
     from tickforge.engine.run import TargetRunner, execute, make_config
     from tickforge.strategies import get_strategy
 
@@ -71,9 +71,9 @@ def core_seconds(ev: Events, repeat: int) -> float:
     strat = get_strategy("sma_cross")
     params = strat.validate(config.params)
 
-    def once() -> None:
+    def once() -> None:  # the book as backtest() sizes it (tables grow on demand)
         runner = TargetRunner(config, strat, params)
-        book = Book.create(config, ev.kind, ev.symbols, capacity=1 << 16, equity_rows=len(ev))
+        book = runner.book_for(ev, len(ev))
         execute(book, ev, runner.kernel(book, ev))
 
     once()
@@ -120,6 +120,38 @@ def bar_mode(n: int, repeat: int) -> list[dict[str, Any]]:
 
 
 class PySma(Strategy):
+    """SMA cross as a user would write it: running sums over a window of closes, O(1) per
+    bar; target +-100 % of equity on a cross."""
+
+    def on_start(self) -> None:
+        self.win: deque[float] = deque()
+        self.fast_sum = self.slow_sum = 0.0
+        self.prev = 0.0
+
+    def on_bar(self, bar: Bar) -> None:
+        win, c = self.win, bar.close
+        win.append(c)
+        self.fast_sum += c
+        self.slow_sum += c
+        n = len(win)
+        if n > FAST:
+            self.fast_sum -= win[-FAST - 1]
+        if n > SLOW:
+            self.slow_sum -= win.popleft()
+        elif n < SLOW:
+            return
+        d = self.fast_sum / FAST - self.slow_sum / SLOW
+        if self.prev <= 0 < d:
+            self.target(1.0, "equity")
+        elif self.prev >= 0 > d:
+            self.target(-1.0, "equity")
+        self.prev = d
+
+
+class NaiveSma(Strategy):
+    """The same rule written naively: a list of the last 200 closes and sum() over it (and
+    over its last 50) on every bar, O(window) per bar."""
+
     def on_start(self) -> None:
         self.buf: list[float] = []
         self.prev = 0.0
@@ -142,18 +174,33 @@ class Empty(Strategy):
 
 
 def python_path(n: int) -> list[dict[str, Any]]:
+    """Python-callback strategies end to end (DataFrame in, Result with frames and metrics
+    out), best of two runs; the note has the CPU time (the machine may be shared)."""
     data = bars_frame(n).rename(columns=str.lower).rename_axis("ts").reset_index()
-    tf.backtest(data.iloc[:500], Empty)
-    tf.backtest(data.iloc[:500], PySma)
-    t0 = time.perf_counter()
-    tf.backtest(data, Empty)
-    empty = n / (time.perf_counter() - t0) / 1e6
-    t0 = time.perf_counter()
-    tf.backtest(data, PySma)
-    sma = n / (time.perf_counter() - t0) / 1e6
-    return [row("Python-callback strategy, empty on_bar", empty, "M events/s", target=">= 1",
-                ok=empty >= 1, note="per-event core call + callback"),
-            row("Python-callback SMA cross", sma, "M events/s", target=">= 1", ok=sma >= 1)]
+    rows = []
+    for strat, name, goal in (
+            (Empty, "Python-callback strategy, empty on_bar", True),
+            (PySma, "Python-callback SMA cross (running sums, O(1) per bar)", True),
+            (NaiveSma, "Python-callback SMA cross, naive (sum() of 200 closes per bar; "
+                       "the user's code dominates)", False)):
+        tf.backtest(data.iloc[:500], strat)
+        wall, cpu, trades = timed_backtest(data, strat)
+        rate = n / wall / 1e6
+        target = {"target": ">= 1", "ok": rate >= 1} if goal else {}
+        rows.append(row(name, rate, "M events/s", **target,
+                        note=f"{n:,} bars, {trades} trades; {n / cpu / 1e6:.2f} M/s "
+                             f"by CPU time"))
+    return rows
+
+
+def timed_backtest(data: pd.DataFrame, strat: type[Strategy]) -> tuple[float, float, int]:
+    """(wall, CPU) seconds of the faster of two runs, and the number of trades."""
+    best = (math.inf, math.inf, 0)
+    for _ in range(2):
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = tf.backtest(data, strat)
+        best = min(best, (time.perf_counter() - t0, time.process_time() - c0, len(res.trades)))
+    return best
 
 
 def peers(n: int, n_slow_peer: int) -> list[dict[str, Any]]:

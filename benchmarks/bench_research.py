@@ -2,18 +2,26 @@
 
 Full size: 1,000 parameter sets (25 fast x 40 slow windows) over 200,000 bars through the batch
 path (in this process, numba threads over both cores), wall and CPU seconds; 10,000 sets over
-1,000,000 bars for peak memory (child process). Peers are timed on documented subsets of the
-same grid in the same run and scaled linearly (said in each note). Quick mode measures fewer
-sets and scales.
+1,000,000 bars for peak memory (child process); 10,000 sets on a real local Dask cluster
+(`dask scheduler` + `dask worker` processes, one thread each) with 1 and with 2 workers that
+read the bars from a lake themselves. Peers are timed on documented subsets of the same grid
+in the same run and scaled linearly (said in each note). Quick mode measures fewer sets and
+scales.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import resource
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -170,9 +178,171 @@ def memory_rows(quick: bool) -> list[dict[str, Any]]:
                      + ("; quick: 1,000 sets" if quick else "")}]
 
 
+# ---------------------------------------------------------------- Dask cluster scaling
+
+DASK_SYMBOL = "EURUSD"
+ONE_THREAD = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "MKL_NUM_THREADS": "1"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a process started in its own session, and its children (a nanny's workers)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def dask_cluster(n_workers: int, log_dir: Path) -> Iterator[str]:
+    """A `dask scheduler` and one `dask worker --nworkers N --nthreads 1` on localhost (numba
+    on one thread per worker); everything is stopped on the way out, failure or not."""
+    from distributed import Client
+
+    dask = str(Path(sys.executable).parent / "dask")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, **ONE_THREAD}
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        with (log_dir / "scheduler.log").open("wb") as log:
+            procs.append(subprocess.Popen(
+                [dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                 "--dashboard-address", f"127.0.0.1:{free_port()}"],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
+        with (log_dir / f"workers{n_workers}.log").open("wb") as log:
+            procs.append(subprocess.Popen(
+                [dask, "worker", address, "--host", "127.0.0.1", "--nworkers", str(n_workers),
+                 "--nthreads", "1", "--no-dashboard", "--memory-limit", "0"],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(n_workers, timeout=120)
+        yield address
+    finally:
+        for proc in reversed(procs):
+            stop_group(proc)
+
+
+def write_lake(root: Path, n_bars: int) -> str:
+    """A lake holding ``n_bars`` one-minute bars of DASK_SYMBOL: what the workers read."""
+    import pyarrow as pa
+
+    from tickforge.data.lake import Lake
+
+    Lake(str(root)).write_bars(DASK_SYMBOL, "1min",
+                               pa.Table.from_pandas(minute_bars(n_bars), preserve_index=False))
+    return str(root)
+
+
+def dask_grid(n_sets: int) -> dict[str, tuple[int, ...]]:
+    """``n_sets`` SMA pairs, all fast < slow: 100 x 100 (25 x 40 for 1,000)."""
+    n_fast = 100 if n_sets >= 10_000 else 25
+    n_slow = n_sets // n_fast
+    return {"fast": tuple(range(2, 2 + 2 * n_fast, 2)),
+            "slow": tuple(range(2 + 2 * n_fast, 2 + 2 * n_fast + 5 * n_slow, 5))}
+
+
+def worker_cpu(address: str) -> float:
+    """CPU seconds used so far by the cluster's worker processes."""
+    import psutil
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        pids = client.run(os.getpid).values()
+    return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in pids)
+
+
+def warm(address: str, lake: str) -> None:
+    """JIT, lake read and plan in every worker, by a small sweep of the same data."""
+    import tickforge as tf
+    from tickforge.research.executors import DaskExecutor
+
+    tf.sweep(None, "sma_cross", grid={"fast": (3, 5, 7, 9), "slow": tuple(range(20, 100, 5))},
+             executor=DaskExecutor(address), lake=lake, symbols=(DASK_SYMBOL,),
+             timeframe="1min")
+
+
+def dask_sweep(address: str, lake: str, n_sets: int) -> dict[str, Any]:
+    """One timed ``n_sets`` sweep (wall, worker CPU) and the data loads per worker so far."""
+    from distributed import Client
+
+    import tickforge as tf
+    from tickforge.research.executors import DaskExecutor, data_loads
+
+    cpu0, w0 = worker_cpu(address), time.perf_counter()
+    res = tf.sweep(None, "sma_cross", grid=dask_grid(n_sets), executor=DaskExecutor(address),
+                   lake=lake, symbols=(DASK_SYMBOL,), timeframe="1min")
+    wall = time.perf_counter() - w0
+    cpu = worker_cpu(address) - cpu0
+    with Client(address, timeout=30) as client:
+        loads = sorted(client.run(data_loads).values())
+    return {"sets": len(res.table), "wall": wall, "cpu": cpu, "loads": loads,
+            "table": res.table, "load_avg": os.getloadavg()[0]}
+
+
+def dask_runs(n_bars: int, n_sets: int, reps: int) -> dict[int, dict[str, Any]]:
+    """The fastest of ``reps`` sweeps on a 1-worker and on a 2-worker cluster, alternated
+    (both clusters up, idle in turn) so that load from other processes hits both alike."""
+    best: dict[int, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="tf-dask-bench-") as tmp, \
+            contextlib.ExitStack() as stack:
+        lake = write_lake(Path(tmp) / "lake", n_bars)
+        clusters = {n: stack.enter_context(dask_cluster(n, Path(tmp))) for n in (1, 2)}
+        for address in clusters.values():
+            warm(address, lake)
+        for _ in range(reps):
+            for n, address in clusters.items():
+                got = dask_sweep(address, lake, n_sets)
+                if n not in best or got["wall"] < best[n]["wall"]:
+                    best[n] = got
+    return best
+
+
+def dask_rows(quick: bool) -> list[dict[str, Any]]:
+    """Throughput of one sweep on a local Dask cluster with 1 and with 2 workers."""
+    n_bars, n_sets, reps = (50_000, 1_000, 2) if quick else (100_000, 10_000, 2)
+    got = dask_runs(n_bars, n_sets, reps)
+    one, two = got[1], got[2]
+    rate1, rate2 = one["sets"] / one["wall"], two["sets"] / two["wall"]
+    same = one["table"].equals(two["table"])
+    cpu_ratio = (two["sets"] / two["cpu"]) / (one["sets"] / one["cpu"])
+    share1, share2 = one["cpu"] / one["wall"], two["cpu"] / (2 * two["wall"])
+    name = f"Dask sweep {n_sets:,} SMA sets x {n_bars // 1000}k 1-min bars"
+    common = (f"best of {reps}, alternated; lake read by each worker itself: loads per worker "
+              f"{one['loads']} / {two['loads']} (1 / 2 workers, over all sweeps); 1- and "
+              f"2-worker tables equal: {same}")
+    return [
+        {"area": AREA, "name": f"{name}, 1 worker", "value": rate1, "unit": "sets/s",
+         "note": f"{one['wall']:.1f} s wall, worker CPU {one['cpu']:.1f} s ({share1:.0%} of "
+                 f"a core; 1-min load {one['load_avg']:.1f} on {os.cpu_count()} cores); "
+                 f"{common}"},
+        {"area": AREA, "name": f"{name}, 2 workers", "value": rate2, "unit": "sets/s",
+         "peer": "same sweep, 1 worker", "peer_value": rate1, "ratio": rate2 / rate1,
+         "target": ">= 1.6x 1 worker (10,000 sets)",
+         "ok": None if quick else rate2 / rate1 >= 1.6 and same,
+         "note": f"{two['wall']:.1f} s wall, worker CPU {two['cpu']:.1f} s ({share2:.0%} of "
+                 f"each core; 1-min load {two['load_avg']:.1f}; sets per CPU s "
+                 f"{cpu_ratio:.2f}x the 1-worker figure); one thread per worker (numba too); "
+                 "workers warmed (JIT, data, plan) before timing"
+                 + ("; quick: 1,000 sets x 50k bars, fixed costs weigh (no verdict)" if quick
+                    else "")},
+    ]
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     rows = sweep_rows(quick)
     rows += memory_rows(quick)
+    rows += dask_rows(quick)
     rows.append({"area": AREA, "name": "peak RSS of this benchmark process (incl. vectorbt)",
                  "value": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                  "unit": "MB"})

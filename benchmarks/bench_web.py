@@ -3,11 +3,14 @@ Chromium against a real ``tickforge serve`` (GitHub issue "Web UI", Performance:
 100,000 candles pans without visible lag").
 
 Synthetic lake (one symbol, 1-minute bars), the service started as tests/web does, login with
-Playwright, Data page at 1min, zoom out with the mouse wheel to the widest range the chart
-allows, then drag from right to left (towards later bars) for a few seconds. In the page:
-``requestAnimationFrame`` deltas and PerformanceObserver ``longtask`` entries; in Playwright:
-every ``GET /v1/bars`` made while panning, its latency, row count and effective timeframe.
-There is no peer: the figure is compared with the target (p95 frame < 50 ms).
+Playwright, Data page at 1min, then four phases: zoom out with the mouse wheel as far as it goes
+("zoom out"), drag from right to left (towards later bars) for a few seconds ("pan wide"), zoom
+back in until the chart shows raw 1-minute bars ("zoom in"), drag again ("pan raw"). In the
+page, per phase: ``requestAnimationFrame`` deltas and PerformanceObserver ``longtask`` entries;
+after every wheel batch and drag: the bars the chart holds (its ``data-bars``) and whether the
+toolbar says "downsampled to ..."; in Playwright: every ``GET /v1/bars``, its latency, row count
+and effective timeframe. There is no peer: the figures are compared with the targets (p95 frame
+< 50 ms, no long task > 50 ms while panning or zooming).
 Headless Chromium with --disable-gpu rasterises in software on 2 shared cores, so frame
 times are an upper bound of what a desktop browser shows.
 """
@@ -48,33 +51,39 @@ TARGET_MS = 50.0
 FULL_DAYS, QUICK_DAYS, TICKS_PER_DAY = 112, 28, 8000
 FULL_PAN_S, QUICK_PAN_S = 8.0, 3.0
 
+PHASES = ("zoom out", "pan wide", "zoom in", "pan raw")
 INSTRUMENT = """
-window.__perf = { frames: [], longtasks: [], recording: false };
+window.__perf = { frames: [], longtasks: [], phase: null };
 (() => {
   let last = null;
   const tick = (t) => {
-    if (window.__perf.recording && last !== null) window.__perf.frames.push(t - last);
+    const p = window.__perf.phase;
+    if (p !== null && last !== null) window.__perf.frames.push([p, t - last]);
     last = t;
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
   try {
     new PerformanceObserver((list) => {
-      if (!window.__perf.recording) return;
-      for (const e of list.getEntries()) window.__perf.longtasks.push(e.duration);
+      const p = window.__perf.phase;
+      if (p === null) return;
+      for (const e of list.getEntries()) window.__perf.longtasks.push([p, e.duration]);
     }).observe({ type: 'longtask', buffered: false });
   } catch (e) { window.__perf.longtasks = null; }
 })();
 """
+HELD = re.compile(r"([\d,]+) bars")
 
 
 @dataclass
 class PanResult:
-    frames: list[float]
-    longtasks: list[float] | None
+    frames: dict[str, list[float]]
+    longtasks: dict[str, list[float]] | None
+    seconds: dict[str, float]
+    held: list[int] = field(default_factory=list)
+    coarse: set[str] = field(default_factory=set)
     requests: list[dict[str, Any]] = field(default_factory=list)
     shown: str = ""
-    seconds: float = 0.0
 
 
 def build_lake(root: Path, days: int) -> tuple[str, int]:
@@ -107,13 +116,16 @@ def open_data_page(page: Any, service: Server) -> Any:
     return chart
 
 
-def zoom_out(page: Any, box: dict[str, float]) -> None:
-    """Wheel down over the plot until the chart reaches its minimum bar spacing."""
+def wheel(page: Any, box: dict[str, float], dy: int, times: int, probe: Any) -> None:
+    """Wheel over the middle of the plot (dy > 0 zooms out), probing the chart now and then."""
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 3)
-    for _ in range(40):
-        page.mouse.wheel(0, 400)
+    for i in range(times):
+        page.mouse.wheel(0, dy)
         page.wait_for_timeout(10)
+        if i % 5 == 4:
+            probe()
     page.wait_for_timeout(300)
+    probe()
 
 
 def drag_left(page: Any, box: dict[str, float]) -> None:
@@ -126,21 +138,73 @@ def drag_left(page: Any, box: dict[str, float]) -> None:
     page.mouse.up()
 
 
-def pan(page: Any, chart: Any, seconds: float, phase: list[str]) -> PanResult:
-    box = chart.bounding_box()
-    phase[0] = "zoom"
-    zoom_out(page, box)
-    phase[0] = "pan"
-    page.evaluate("window.__perf.recording = true")
+def drags(page: Any, box: dict[str, float], seconds: float, probe: Any) -> None:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         drag_left(page, box)
-    page.evaluate("window.__perf.recording = false")
-    took = time.perf_counter() - t0
-    page.wait_for_timeout(500)  # let a fetch started by the last drag finish
+        probe()
+
+
+class Probe:
+    """Reads what the chart holds: bars (``data-bars``) and the "downsampled to" badge."""
+
+    def __init__(self, page: Any, chart: Any, result: PanResult) -> None:
+        self.page, self.chart, self.result = page, chart, result
+
+    def __call__(self) -> None:
+        self.result.held.append(int(self.chart.get_attribute("data-bars") or 0))
+        badge = self.page.get_by_text(re.compile(r"^downsampled to "))
+        if badge.count():
+            self.result.coarse.add(badge.first.inner_text().removeprefix("downsampled to "))
+
+    def downsampled(self) -> bool:
+        return bool(self.page.get_by_text(re.compile(r"^downsampled to ")).count())
+
+
+def zoom_in_to_raw(page: Any, box: dict[str, float], probe: Probe) -> None:
+    """Wheel up in small batches until the badge is gone (raw bars), at most ~80 notches."""
+    for _ in range(16):
+        wheel(page, box, -400, 5, probe)
+        page.wait_for_timeout(300)  # let a fetch for finer bars land
+        if not probe.downsampled():
+            wheel(page, box, -400, 5, probe)  # and a little closer
+            return
+
+
+def zoom_out(page: Any, box: dict[str, float], probe: Probe) -> None:
+    """Wheel down in batches (40 notches) with pauses, as a person zooming out would, so the
+    coarser windows asked for on the way land before the next batch."""
+    for _ in range(8):
+        wheel(page, box, 400, 5, probe)
+
+
+def pan(page: Any, chart: Any, seconds: float, phase: list[str]) -> PanResult:
+    box = chart.bounding_box()
+    result = PanResult(frames={}, longtasks={}, seconds={})
+    probe = Probe(page, chart, result)
+    steps = {
+        "zoom out": lambda: zoom_out(page, box, probe),
+        "pan wide": lambda: drags(page, box, seconds / 2, probe),
+        "zoom in": lambda: zoom_in_to_raw(page, box, probe),
+        "pan raw": lambda: drags(page, box, seconds / 2, probe),
+    }
+    for name, step in steps.items():
+        phase[0] = name
+        page.evaluate(f"window.__perf.phase = {json.dumps(name)}")
+        t0 = time.perf_counter()
+        step()
+        result.seconds[name] = time.perf_counter() - t0
+        page.wait_for_timeout(500)  # let a fetch started by the last move finish, still counted
+    page.evaluate("window.__perf.phase = null")
     phase[0] = "after"
     perf = page.evaluate("window.__perf")
-    result = PanResult(frames=perf["frames"], longtasks=perf["longtasks"], seconds=took)
+    for p, dt in perf["frames"]:
+        result.frames.setdefault(p, []).append(dt)
+    if perf["longtasks"] is None:
+        result.longtasks = None
+    else:
+        for p, d in perf["longtasks"]:
+            result.longtasks.setdefault(p, []).append(d)  # type: ignore[union-attr]
     result.shown = page.get_by_text(re.compile(r"[\d,]+ bars from")).inner_text()
     return result
 
@@ -168,8 +232,14 @@ def measure(service: Server, seconds: float) -> PanResult:
             context.set_default_timeout(60_000)
             context.add_init_script(INSTRUMENT)
             page = context.new_page()
-            phase, sent = ["open"], []
-            page.on("request", lambda r: "/v1/bars" in r.url and sent.append((r, phase[0])))
+            phase: list[str] = ["open"]
+            sent: list[tuple[Any, str]] = []
+
+            def record(request: Any) -> None:
+                if "/v1/bars" in request.url:
+                    sent.append((request, phase[0]))
+
+            page.on("request", record)
             chart = open_data_page(page, service)
             result = pan(page, chart, seconds, phase)
             result.requests = [describe(r, p) for r, p in sent]
@@ -182,15 +252,30 @@ def row(name: str, value: float | int | None, unit: str, **extra: Any) -> dict[s
     return {"area": AREA, "name": name, "value": value, "unit": unit, **extra}
 
 
+def bundle_row() -> dict[str, Any]:
+    """JavaScript of the first load (the scripts index.html names), gzipped at level 9."""
+    import gzip
+
+    dist = ROOT / "web" / "dist"
+    files = re.findall(r'(?:src|href)="/?(assets/[^"]+\.js)"', (dist / "index.html").read_text())
+    size = sum(len(gzip.compress((dist / f).read_bytes(), 9)) for f in files) / 1024
+    total = sum(len(gzip.compress(f.read_bytes(), 9)) for f in dist.glob("assets/*.js")) / 1024
+    return row("first load: JavaScript, gzipped", round(size, 1), "KB", target="< 500 KB",
+               ok=size < 500, note=f"{len(files)} script(s) in index.html; all chunks "
+                                   f"{total:.1f} KB (pages load lazily)")
+
+
 def frame_rows(result: PanResult, scope: str) -> list[dict[str, Any]]:
-    frames = np.asarray(result.frames, dtype=float)
+    pans = ("pan wide", "pan raw")
+    frames = np.asarray([dt for p in pans for dt in result.frames.get(p, [])], dtype=float)
     if frames.size == 0:
         return [row("pan: frames", 0, "frames", ok=False, note="no animation frame recorded")]
     p95 = float(np.percentile(frames, 95))
-    fps = frames.size / result.seconds
+    seconds = sum(result.seconds[p] for p in pans)
+    fps = frames.size / seconds
     return [
         row("pan: frame time p50", float(np.percentile(frames, 50)), "ms",
-            note=f"{frames.size} frames in {result.seconds:.1f} s ({fps:.0f} fps); {scope}"),
+            note=f"{frames.size} frames in {seconds:.1f} s of dragging ({fps:.0f} fps); {scope}"),
         row("pan: frame time p95", p95, "ms", target=f"p95 frame < {TARGET_MS:.0f} ms "
             "(no visible lag)", ok=p95 < TARGET_MS, note="headless Chromium, software raster"),
         row("pan: frame time max", float(frames.max()), "ms"),
@@ -199,14 +284,28 @@ def frame_rows(result: PanResult, scope: str) -> list[dict[str, Any]]:
 
 def longtask_rows(result: PanResult) -> list[dict[str, Any]]:
     if result.longtasks is None:
-        return [row("pan: long tasks", None, "tasks", note="longtask observer unsupported")]
-    tasks = result.longtasks
-    return [row("pan: long tasks (> 50 ms)", len(tasks), "tasks",
-                note=f"total {sum(tasks):.0f} ms, longest {max(tasks, default=0):.0f} ms")]
+        return [row("pan/zoom: long tasks", None, "tasks", note="longtask observer unsupported")]
+    tasks = [d for p in PHASES for d in result.longtasks.get(p, [])]
+    longest = max(tasks, default=0.0)
+    per_phase = ", ".join(f"{p} {len(result.longtasks.get(p, []))}"
+                          f" (max {max(result.longtasks.get(p, []), default=0):.0f} ms)"
+                          for p in PHASES)
+    return [
+        row("pan/zoom: long tasks (> 50 ms)", len(tasks), "tasks",
+            target="none while panning or zooming", ok=not tasks,
+            note=f"total {sum(tasks):.0f} ms; {per_phase}"),
+        row("pan/zoom: longest task", longest, "ms"),
+    ]
+
+
+def held_rows(result: PanResult) -> list[dict[str, Any]]:
+    coarse = ", ".join(sorted(result.coarse)) or "never"
+    return [row("chart: bars held (max)", max(result.held, default=0), "bars",
+                note=f"sampled after each drag and wheel batch; downsampled to: {coarse}")]
 
 
 def by_phase(reqs: list[dict[str, Any]], key: str) -> str:
-    phases = ("open", "zoom", "pan", "after")
+    phases = ("open", *PHASES, "after")
     return ", ".join(f"{p} {sum(r[key] for r in reqs if r['phase'] == p)}" for p in phases)
 
 
@@ -241,8 +340,9 @@ def run(quick: bool) -> list[dict]:
             result = measure(service, seconds)
         finally:
             stop_server(service.proc)
-    rows = [row("lake: 1min bars", n_bars, "bars", note=scope)]
-    return rows + frame_rows(result, scope) + longtask_rows(result) + network_rows(result)
+    rows = [bundle_row(), row("lake: 1min bars", n_bars, "bars", note=scope)]
+    return (rows + frame_rows(result, scope) + longtask_rows(result) + held_rows(result)
+            + network_rows(result))
 
 
 if __name__ == "__main__":
