@@ -118,3 +118,29 @@ def test_scalar_kernel_equals_step_by_step_and_pandas() -> None:
             np.testing.assert_array_equal(a["st"], b["st"])
             expected = pd.Series(x).rolling(slow).mean().to_numpy()
             np.testing.assert_array_equal(nb.rolling_mean(x, slow), expected)
+
+
+def awkward(n: int, seed: int) -> Events:
+    """Prices through zero (negative values stop the scan pass), long runs of one price (the
+    exact path of the means), day rolls every few events, bursts of ticks in one second."""
+    rng = np.random.default_rng(seed)
+    bid = np.round(0.02 + np.cumsum(rng.normal(0, 2e-3, n)), 3)
+    for a in rng.integers(0, n - 300, 6):
+        bid[a:a + rng.integers(20, 250)] = bid[a]
+    sp = np.round(rng.uniform(1e-3, 3e-3, n), 3)
+    gaps = np.where(rng.random(n) < 0.02, 6 * 3600 * 10**9, rng.integers(1, 2 * 10**9, n))
+    ts = np.int64(1_600_000_000 * 10**9) + np.cumsum(gaps)
+    return Events("quotes", ["X"], ts, np.zeros(n, np.int64), bid, bid, bid, bid, np.zeros(n), sp)
+
+
+@pytest.mark.parametrize(("params", "chunk"), [({"fast": 2, "slow": 5}, 333),
+                                               ({"fast": 7, "slow": 31}, 5_000)])
+def test_fused_equals_step_on_awkward_prices(params: dict[str, object], chunk: int) -> None:
+    ev = awkward(8_000, seed=chunk)
+    assert (ev.c < 0).any() and (ev.c > 0).any()
+    options = {"size_mode": "units", "size": 10.0, "equity_every": "1s"}
+    ref = two_pass(ev, options, params, stepwise=True)
+    assert int(ref.acct[core.A_NTRD]) > 50
+    for got in (two_pass(ev, options, params), fused(ev, options, params, chunk)):
+        for a, b in zip(used(ref), used(got), strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -1042,25 +1042,91 @@ def lean_done(qs: QState, qc: QConst, ln: Lean, count: int, prev: float) -> QSta
     return (cash, seq + count, n_eq, nextb, lastts, bid, ask, prev, vol, 1.0, mae, mfe)
 
 
+# Events a lean stretch takes in one go (its signal pass, then its bookkeeping pass): the
+# arrays of a block stay in L1 between the two passes.
+LEAN_BLOCK = 2048
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def lean_reach(ln: Lean, qc: QConst, ts_a: np.ndarray, i0: int, i1: int) -> int:
+    """End of the events from ``i0`` (at most :data:`LEAN_BLOCK` of them) before the day roll
+    and before the equity table could fill (each event adds at most one row). Events are in
+    time order (:class:`engine.data.Events`), so the day roll is found by bisection."""
+    e = min(i1, i0 + LEAN_BLOCK, i0 + qc[8] - ln[0] + 1)
+    if e <= i0 or ts_a[e - 1] < qc[7]:
+        return e
+    lo, hi = i0, e - 1  # the first event at or past the roll is in [lo, hi]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ts_a[mid] >= qc[7]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def lean_sure_all(c_a: np.ndarray, sp_a: np.ndarray, qc: QConst, i0: int, i1: int) -> bool:
+    """The lean events ``i0 .. i1 - 1`` need no margin check: their marks are inside the
+    band (:func:`margin_band`: infinite on the side the position is not marked on). No
+    early exit, so the loop vectorises."""
+    ok = True
+    for t in range(i0, i1):
+        c = c_a[t]
+        ok &= (c >= qc[9]) & (c + sp_a[t] <= qc[10])
+    return ok
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def lean_span(ln: Lean, qs: QState, qc: QConst, eq: np.ndarray, eq_t: np.ndarray, ev: Events,
+              i0: int, i1: int) -> Lean:
+    """:func:`lean_event` over the events ``i0 .. i1 - 1`` (all quiet, checked by the caller):
+    the same samples and extremes, with the marks of the event before each sample read back
+    from the events instead of carried."""
+    if i1 <= i0:
+        return ln
+    ts_a, h_a, l_a, c_a, sp_a = ev[0], ev[3], ev[4], ev[5], ev[7]
+    n_eq, nextb, lastts, bid, ask, lo_min, h_max, ls_min, hs_max = ln
+    for t in range(i0, i1):
+        ts = ts_a[t]
+        if ts >= nextb:
+            if t > i0:
+                lastts, bid, ask = ts_a[t - 1], c_a[t - 1], c_a[t - 1] + sp_a[t - 1]
+            sample_row(eq, eq_t, n_eq, qs[0], qc[0], qc[1], qc[2], qc[4], bid, ask, lastts)
+            n_eq += 1
+            nextb = next_bucket(ts, qc[5])
+        h, lo, sp = h_a[t], l_a[t], sp_a[t]
+        lo_min, h_max = min(lo_min, lo), max(h_max, h)
+        ls_min, hs_max = min(ls_min, lo + sp), max(hs_max, h + sp)
+    t = i1 - 1
+    return (n_eq, nextb, ts_a[t], c_a[t], c_a[t] + sp_a[t], lo_min, h_max, ls_min, hs_max)
+
+
 @njit(cache=True, _nrt=False, inline="always")
 def lean_run(book: Book, ev: Events, targets: np.ndarray, qs: QState, qc: QConst, i0: int,
              i1: int) -> tuple[int, QState]:
-    """:func:`quiet_run`'s loop on lean state."""
+    """:func:`quiet_run`'s loop on lean state. One pass: unlike the fused SMA loop
+    (``strategies.nb.steady_lean_loop``), nothing here waits on a long dependency chain, so
+    a separate decision pass would only add loads."""
     cfg, eq, eq_t = book[10], book[8], book[9]
     ts_a, h_a, l_a, c_a, sp_a = ev[0], ev[3], ev[4], ev[5], ev[7]
     ln = lean_start(qs)
-    prev = qs[5]
     i = i0
     while i < i1:
         ts = ts_a[i]
         if lean_blocked(ln, qc, ts) or not quiet_margin_ok(qs[0], qc, cfg, c_a[i], sp_a[i]):
             break
-        prev = ln[3]
         ln = lean_event(ln, qs, qc, eq, eq_t, ts, h_a[i], l_a[i], c_a[i], sp_a[i])
         i += 1
         if not math.isnan(targets[i - 1]):
             break
-    return i, lean_done(qs, qc, ln, i - i0, prev)
+    return i, lean_done(qs, qc, ln, i - i0, lean_prev(c_a, qs, i0, i))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def lean_prev(c_a: np.ndarray, qs: QState, i0: int, i: int) -> float:
+    """The bid before the last of the lean events ``i0 .. i - 1`` (:func:`lean_done`)."""
+    return c_a[i - 2] if i - 2 >= i0 else qs[5]
 
 
 @njit(cache=True, _nrt=False, inline="always")
