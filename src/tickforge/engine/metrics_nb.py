@@ -12,9 +12,13 @@ Raw values come out in ``KEYS`` order; NaN / inf are made JSON-safe in Python
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
 
 KEYS = ("total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar",
         "max_drawdown", "max_drawdown_duration", "max_drawdown_duration_days", "var_95",
@@ -36,6 +40,8 @@ DAYS_PER_YEAR = 365.25
 SAMPLE = 2048  # sample size for the tail thresholds of long series
 TAIL_MARGIN = 0.02
 TAIL_ROOM = 8  # tail buffers hold n / TAIL_ROOM values (+64)
+CHUNK = 1024  # rows per block of the curve pass (its buffers stay in L1)
+BLOCK = 64  # values per block of the branch-free partition scan
 
 
 # ---------------------------------------------------------------- scalar helpers
@@ -79,28 +85,278 @@ def dispersion(x: np.ndarray, mu: float) -> float:
     return math.sqrt(acc / (x.shape[0] - 1))
 
 
+# ---------------------------------------------------------------- eight float64 lanes
+# NumPy's pairwise sum keeps eight accumulators (lane k sums rows k, k + 8, ...): exactly an
+# 8-lane vector. numba does not SLP-vectorise such code, and its loop vectoriser cannot
+# (in-order reductions, a compress), so the lanes are an LLVM <8 x double> value type with
+# a few lane-wise operations: per lane the same IEEE operations as the scalar code, so the
+# same bits (no fast-math flags: no reassociation, no FMA contraction). LLVM splits the
+# vectors on machines without AVX-512 and expands the compress where it has no instruction:
+# slower there, the same results.
+
+
+class Lanes(types.Type):
+    """Eight float64 lanes (LLVM ``<8 x double>``), a value type of the kernels below."""
+
+    def __init__(self) -> None:
+        super().__init__(name="Lanes8xf64")
+
+
+LANES = Lanes()
+V8 = ir.VectorType(ir.DoubleType(), 8)
+
+
+@register_model(Lanes)
+class LanesModel(models.PrimitiveModel):
+    def __init__(self, dmm: Any, fe_type: Any) -> None:
+        super().__init__(dmm, fe_type, V8)
+
+
+def _item_ptr(context: Any, builder: Any, arrty: Any, arr: Any, idx: Any) -> Any:
+    """Pointer to element ``idx`` of a contiguous 1-d array, as ``<8 x double>*``."""
+    ary = context.make_array(arrty)(context, builder, arr)
+    return builder.bitcast(builder.gep(ary.data, [idx]), V8.as_pointer())
+
+
+def _splat(builder: Any, x: Any) -> Any:
+    v = builder.insert_element(ir.Constant(V8, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8))
+
+
+def _is_f8(arr: Any) -> bool:
+    return isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C" \
+        and arr.dtype == types.float64
+
+
+@intrinsic
+def vload(typingctx: Any, arr: Any, idx: Any) -> Any:
+    """``arr[idx:idx + 8]`` (contiguous float64; the caller checks the bounds)."""
+    if not _is_f8(arr):
+        return None
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return builder.load(_item_ptr(context, builder, sig.args[0], args[0], args[1]),
+                            align=8)
+
+    return LANES(arr, types.intp), codegen
+
+
+def _lanewise(op: str, scalar: bool) -> Any:
+    def typer(typingctx: Any, a: Any, b: Any) -> Any:
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            return getattr(builder, op)(args[0], _splat(builder, args[1]) if scalar else args[1])
+
+        return LANES(LANES, types.float64 if scalar else LANES), codegen
+
+    return intrinsic(typer)
+
+
+vadd = _lanewise("fadd", False)  # a + b
+vmul = _lanewise("fmul", False)  # a * b
+vsub = _lanewise("fsub", True)  # a - scalar
+
+
+@intrinsic
+def vmin0(typingctx: Any, a: Any) -> Any:
+    """``min(a, 0.0)`` per lane, as numba's ``min``: ``0.0 if 0.0 < a else a``."""
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        zero = ir.Constant(V8, [0.0] * 8)
+        return builder.select(builder.fcmp_ordered("<", zero, args[0]), zero, args[0])
+
+    return LANES(LANES), codegen
+
+
+@intrinsic
+def lane(typingctx: Any, a: Any, k: Any) -> Any:
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return builder.extract_element(args[0], args[1])
+
+    return types.float64(LANES, types.intp), codegen
+
+
+def _count(builder: Any, mask: Any) -> Any:
+    """Lanes set in an ``<8 x i1>`` mask, as an int64."""
+    i8 = ir.IntType(8)
+    ctpop = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i8, [i8]),
+                                           "llvm.ctpop.i8")
+    return builder.zext(builder.call(ctpop, [builder.bitcast(mask, i8)]), ir.IntType(64))
+
+
+def _compress(op: str) -> Any:
+    def typer(typingctx: Any, v: Any, th: Any, dst: Any, at: Any) -> Any:
+        if not _is_f8(dst):
+            return None
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            mask = builder.fcmp_ordered(op, args[0], _splat(builder, args[1]))
+            compress = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(V8, [V8, mask.type, V8]),
+                "llvm.experimental.vector.compress.v8f64")  # in lane order, packed low
+            packed = builder.call(compress, [args[0], mask, ir.Constant(V8, ir.Undefined)])
+            builder.store(packed, _item_ptr(context, builder, sig.args[2], args[2], args[3]),
+                          align=8)
+            return _count(builder, mask)
+
+        return types.intp(LANES, types.float64, dst, types.intp), codegen
+
+    return intrinsic(typer)
+
+
+# The lanes ``op th`` (in lane order) to ``dst[at:]``, whose 8 slots from ``at`` are written
+# (those past the count with junk); returns the count. ``<=`` / ``>=`` are False for NaN.
+compress_le = _compress("<=")
+compress_ge = _compress(">=")
+
+
+@intrinsic
+def vstore(typingctx: Any, v: Any, arr: Any, idx: Any) -> Any:
+    """``arr[idx:idx + 8] = v`` (contiguous float64; the caller checks the bounds)."""
+    if not _is_f8(arr):
+        return None
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        builder.store(args[0], _item_ptr(context, builder, sig.args[1], args[1], args[2]),
+                      align=8)
+        return context.get_dummy_value()
+
+    return types.none(LANES, arr, types.intp), codegen
+
+
+@intrinsic
+def count_nan(typingctx: Any, a: Any) -> Any:
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return _count(builder, builder.fcmp_unordered("uno", args[0], args[0]))
+
+    return types.intp(LANES), codegen
+
+
+@intrinsic
+def count_positive(typingctx: Any, a: Any) -> Any:
+    """Lanes ``> 0.0``."""
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return _count(builder, builder.fcmp_ordered(">", args[0], ir.Constant(V8, [0.0] * 8)))
+
+    return types.intp(LANES), codegen
+
+
+@intrinsic
+def vreturns(typingctx: Any, prev: Any, nxt: Any) -> Any:
+    """``simple_return(prev, nxt)`` per lane: ``max(nxt / prev - 1.0, -1.0) if prev > 0.0
+    else 0.0``, numba's ``max`` being ``-1.0 if -1.0 > x else x``."""
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        prev, nxt = args
+        zero, one = ir.Constant(V8, [0.0] * 8), ir.Constant(V8, [1.0] * 8)
+        minus = ir.Constant(V8, [-1.0] * 8)
+        x = builder.fsub(builder.fdiv(nxt, prev), one)
+        x = builder.select(builder.fcmp_ordered(">", minus, x), minus, x)
+        return builder.select(builder.fcmp_ordered(">", prev, zero), x, zero)
+
+    return LANES(LANES, LANES), codegen
+
+
+@intrinsic
+def vgross(typingctx: Any, pv: Any, w: Any) -> Any:
+    """``abs(pv / w if w > 0.0 else 0.0)`` per lane."""
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        pv, w = args
+        zero = ir.Constant(V8, [0.0] * 8)
+        x = builder.select(builder.fcmp_ordered(">", w, zero), builder.fdiv(pv, w), zero)
+        fabs = cgutils.get_or_insert_function(builder.module, ir.FunctionType(V8, [V8]),
+                                              "llvm.fabs.v8f64")
+        return builder.call(fabs, [x])
+
+    return LANES(LANES, LANES), codegen
+
+
+@njit(cache=True, inline="always")
+def lanes_sum(v: Any) -> float:
+    """The eight accumulators combined as NumPy's pairwise sum combines them."""
+    return (lane(v, 0) + lane(v, 1)) + (lane(v, 2) + lane(v, 3)) + (
+        (lane(v, 4) + lane(v, 5)) + (lane(v, 6) + lane(v, 7)))
+
+
 # ---------------------------------------------------------------- wealth curve
+# One blocked pass over the curve (``curve_pass``) yields the returns, the drawdown, the
+# exposure sums and the tail buffers, reading the (strided) equity table once: each block
+# of CHUNK rows is copied into contiguous buffers, then eight rows at a time the divisions,
+# the NaN count and the tail split run as vector lanes while the sequential part (running
+# sums in row order, drawdown) goes lane by lane; the vector work hides in the latency of
+# those sums. Every value is computed with the same operations, in the same order, as the
+# one-purpose loops this replaced, so the bits are unchanged (tests/engine/
+# test_metrics_fused.py checks each against those formulas).
+
+
+@njit(cache=True, inline="always")
+def simple_return(prev: float, nxt: float) -> float:
+    """Simple return of one step; a wiped-out account (<= 0) stays at -100 %."""
+    return max(nxt / prev - 1.0, -1.0) if prev > 0.0 else 0.0
 
 
 @njit(cache=True)
-def drawdown_stats(wealth: np.ndarray) -> tuple[float, int, int]:
-    """(max drawdown, peak row, recovery row) of the longest drawdown; recovery = last row if
-    never; (0, 0) when never underwater. Drawdown = wealth / running peak - 1, >= -1.
-    Underwater <=> wealth < peak; the deepest point of a peak's stretch is its lowest wealth
-    (division by a positive peak is monotonic), so one division per new peak."""
-    n = wealth.shape[0]
-    peak = wealth[0]
-    low = peak
-    worst = 0.0
-    best_len, best_peak, best_rec = -1, 0, 0
-    start = -1
-    for i in range(n):
-        w = wealth[i]
-        if w < peak:
-            if start < 0:
-                start = i
-            low = min(low, w)
-            continue
+def returns_of(wealth: np.ndarray) -> np.ndarray:
+    """Simple returns; a wiped-out account (<= 0) stays at -100 %."""
+    out = np.empty(max(wealth.shape[0] - 1, 0))
+    for i in range(out.shape[0]):
+        out[i] = simple_return(wealth[i], wealth[i + 1])
+    return out
+
+
+@njit(cache=True, inline="always")
+def tail_layout(n: int) -> tuple[int, int, int, int]:
+    """Scratch offsets of the two tail buffers of ``n`` returns (after the returns), their
+    cap (values kept, ~2 x the expected share; beyond it, e.g. many ties: all values) and
+    room (cap + 1 + a block: ``curve_pass`` checks the cap once per block)."""
+    cap = n // TAIL_ROOM + 64
+    room = cap + 1 + CHUNK
+    return n, n + room, cap, room
+
+
+@njit(cache=True)
+def curve_scratch(rows: int) -> np.ndarray:
+    """Work space of :func:`wealth_stats` / :func:`book_metrics` for a curve of ``rows`` rows
+    (returns, tail buffers, block buffers of ``curve_pass``): a sweep slot allocates it
+    once, not per set (in a Dask worker, whose nanny sets MALLOC_TRIM_THRESHOLD_, every
+    large allocation is a fresh mmap)."""
+    _, hi_at, _, room = tail_layout(rows)
+    return np.empty(hi_at + room + 2 * (CHUNK + 8))
+
+
+# curve_pass state carried from block to block: floats, ints
+S_PEAK, S_LOW, S_WORST, S_TOTAL, S_GROSS = range(5)
+I_START, I_BEST_LEN, I_BEST_PEAK, I_BEST_REC, I_EXPOSED, I_LO, I_HI, I_NAN = range(8)
+
+
+@njit(cache=True)
+def load_block(w_src: np.ndarray, pv_src: np.ndarray, has_pv: bool, c0: int, c1: int,
+               wb: np.ndarray, pvb: np.ndarray) -> None:
+    """Rows [c0, c1) of the (strided) sources into the block buffers: ``wb[j]`` /
+    ``pvb[j]`` hold row c0 - 1 + j (``wb[0]`` the row before the block)."""
+    m = c1 - c0
+    src = w_src[c0:c1]
+    if c0 > 0:
+        wb[0] = w_src[c0 - 1]
+    if has_pv:  # the two columns of a row share a cache line: one loop
+        pos = pv_src[c0:c1]
+        for j in range(m):
+            wb[j + 1] = src[j]
+            pvb[j + 1] = pos[j]
+    else:
+        for j in range(m):
+            wb[j + 1] = src[j]
+
+
+@njit(cache=True, inline="always")
+def drawdown_step(i: int, w: float, peak: float, low: float, worst: float, start: int,
+                  best_len: int, best_peak: int,
+                  best_rec: int) -> tuple[float, float, float, int, int, int, int]:
+    """Row ``i`` (wealth ``w``) of the drawdown scan: underwater <=> wealth < running peak;
+    the deepest point of a peak's stretch is its lowest wealth (division by a positive
+    peak is monotonic), so one division per new peak; the longest stretch is kept."""
+    if w < peak:
+        if start < 0:
+            start = i
+        low = min(low, w)
+    else:
         if start >= 0:
             if i - (start - 1) > best_len:
                 best_len, best_peak, best_rec = i - (start - 1), start - 1, i
@@ -109,40 +365,259 @@ def drawdown_stats(wealth: np.ndarray) -> tuple[float, int, int]:
             worst = min(worst, max(low / peak - 1.0, -1.0))
             peak = w
             low = w
-    worst = min(worst, max(low / peak - 1.0, -1.0))
-    if start >= 0 and (n - 1) - (start - 1) > best_len:
-        best_len, best_peak, best_rec = (n - 1) - (start - 1), start - 1, n - 1
+    return peak, low, worst, start, best_len, best_peak, best_rec
+
+
+@njit(cache=True)
+def lane_rows(wb: np.ndarray, pvb: np.ndarray, r: np.ndarray, c0: int, j0: int, j1: int,
+              has_pv: bool, split: bool, th_lo: float, th_hi: float, lo_buf: np.ndarray,
+              hi_buf: np.ndarray, state: np.ndarray, istate: np.ndarray) -> None:
+    """Rows ``wb[j]``, j in [j0, j1) (whole groups of 8, each row with a return), 8 at a
+    time: returns (into ``r``, index row - 1), gross exposure, NaN count and tail split
+    as vector lanes; then the sequential part lane by lane, in row order: the running
+    sums of the wealth and the gross exposure (a plain loop's bits) and the drawdown.
+    The vector work overlaps the latency of those sums."""
+    peak, low, worst = state[S_PEAK], state[S_LOW], state[S_WORST]
+    total, gross = state[S_TOTAL], state[S_GROSS]
+    start, best_len = istate[I_START], istate[I_BEST_LEN]
+    best_peak, best_rec, exposed = istate[I_BEST_PEAK], istate[I_BEST_REC], istate[I_EXPOSED]
+    a, b, nan = istate[I_LO], istate[I_HI], istate[I_NAN]
+    for j in range(j0, j1, 8):
+        cur = vload(wb, j)
+        ret = vreturns(vload(wb, j - 1), cur)
+        vstore(ret, r, c0 - 2 + j)
+        nan += count_nan(ret)
+        if split:
+            a += compress_le(ret, th_lo, lo_buf, a)
+            b += compress_ge(ret, th_hi, hi_buf, b)
+        g = vgross(vload(pvb, j), cur) if has_pv else cur
+        if has_pv:
+            exposed += count_positive(g)
+        for t in range(8):
+            w = lane(cur, t)
+            total += w
+            if has_pv:
+                gross += lane(g, t)
+            peak, low, worst, start, best_len, best_peak, best_rec = drawdown_step(
+                c0 - 1 + j + t, w, peak, low, worst, start, best_len, best_peak, best_rec)
+    state[S_PEAK], state[S_LOW], state[S_WORST] = peak, low, worst
+    state[S_TOTAL], state[S_GROSS] = total, gross
+    istate[I_START], istate[I_BEST_LEN] = start, best_len
+    istate[I_BEST_PEAK], istate[I_BEST_REC], istate[I_EXPOSED] = best_peak, best_rec, exposed
+    istate[I_LO], istate[I_HI], istate[I_NAN] = a, b, nan
+
+
+@njit(cache=True)
+def single_rows(wb: np.ndarray, pvb: np.ndarray, r: np.ndarray, c0: int, j0: int, j1: int,
+                has_pv: bool, split: bool, th_lo: float, th_hi: float, lo_buf: np.ndarray,
+                hi_buf: np.ndarray, state: np.ndarray, istate: np.ndarray) -> None:
+    """``lane_rows`` one row at a time (the first row, without a return, and the rows
+    after the last whole group of 8)."""
+    peak, low, worst = state[S_PEAK], state[S_LOW], state[S_WORST]
+    total, gross = state[S_TOTAL], state[S_GROSS]
+    start, best_len = istate[I_START], istate[I_BEST_LEN]
+    best_peak, best_rec, exposed = istate[I_BEST_PEAK], istate[I_BEST_REC], istate[I_EXPOSED]
+    a, b, nan = istate[I_LO], istate[I_HI], istate[I_NAN]
+    for j in range(j0, j1):
+        i = c0 - 1 + j
+        w = wb[j]
+        if i > 0:
+            v = simple_return(wb[j - 1], w)
+            r[i - 1] = v
+            nan += v != v
+            if split:  # branch-free: store always, advance when it belongs
+                lo_buf[a] = v
+                a += v <= th_lo
+                hi_buf[b] = v
+                b += v >= th_hi
+        total += w
+        if has_pv:
+            x = abs(pvb[j] / w if w > 0.0 else 0.0)
+            exposed += x > 0.0
+            gross += x
+        peak, low, worst, start, best_len, best_peak, best_rec = drawdown_step(
+            i, w, peak, low, worst, start, best_len, best_peak, best_rec)
+    state[S_PEAK], state[S_LOW], state[S_WORST] = peak, low, worst
+    state[S_TOTAL], state[S_GROSS] = total, gross
+    istate[I_START], istate[I_BEST_LEN] = start, best_len
+    istate[I_BEST_PEAK], istate[I_BEST_REC], istate[I_EXPOSED] = best_peak, best_rec, exposed
+    istate[I_LO], istate[I_HI], istate[I_NAN] = a, b, nan
+
+
+@njit(cache=True)
+def curve_pass(w_src: np.ndarray, pv_src: np.ndarray, has_pv: bool, split: bool,
+               th_lo: float, th_hi: float, scratch: np.ndarray, state: np.ndarray,
+               istate: np.ndarray) -> None:
+    """One blocked pass over the wealth ``w_src`` (>= 1 row): its returns into
+    ``scratch[:len - 1]``, drawdown, wealth sum, NaN returns, with ``has_pv`` the
+    exposure of the position values ``pv_src`` and with ``split`` the returns <=
+    ``th_lo`` / >= ``th_hi``, in order, into the tail buffers (``tail_layout``); results
+    in ``state`` / ``istate``."""
+    rows = w_src.shape[0]
+    lo_at, hi_at, cap, room = tail_layout(rows - 1)
+    lo_buf, hi_buf = scratch[lo_at:lo_at + room], scratch[hi_at:hi_at + room]
+    wb = scratch[hi_at + room:hi_at + room + CHUNK + 8]
+    pvb = scratch[hi_at + room + CHUNK + 8:hi_at + room + 2 * (CHUNK + 8)]
+    state[:] = 0.0
+    istate[:] = 0
+    state[S_PEAK] = state[S_LOW] = w_src[0]
+    istate[I_START] = istate[I_BEST_LEN] = -1
+    a_past, b_past = 0, 0
+    for c0 in range(0, rows, CHUNK):
+        c1 = min(c0 + CHUNK, rows)
+        load_block(w_src, pv_src, has_pv, c0, c1, wb, pvb)
+        if split:  # a cursor past the cap (that tail then uses all values) goes back to it
+            a_past += max(istate[I_LO] - cap, 0)
+            b_past += max(istate[I_HI] - cap, 0)
+            istate[I_LO], istate[I_HI] = min(istate[I_LO], cap), min(istate[I_HI], cap)
+        # the first row (no return) alone; ``one`` is 1 but not a literal argument, for
+        # which numba would compile another copy of single_rows
+        j0 = 1 if c0 > 0 else 2
+        one = j0 - 1 if c0 == 0 else j0
+        single_rows(wb, pvb, scratch, c0, one, j0, has_pv, split, th_lo, th_hi, lo_buf,
+                    hi_buf, state, istate)
+        j1 = j0 + (c1 - c0 + 1 - j0) // 8 * 8
+        lane_rows(wb, pvb, scratch, c0, j0, j1, has_pv, split, th_lo, th_hi, lo_buf, hi_buf,
+                  state, istate)
+        single_rows(wb, pvb, scratch, c0, j1, c1 - c0 + 1, has_pv, split, th_lo, th_hi,
+                    lo_buf, hi_buf, state, istate)
+    istate[I_LO] += a_past
+    istate[I_HI] += b_past
+
+
+@njit(cache=True)
+def finish_drawdown(rows: int, state: np.ndarray, istate: np.ndarray) -> tuple[float, int, int]:
+    """(max drawdown, peak row, recovery row) of the longest drawdown after ``curve_pass``;
+    recovery = last row if never; (0, 0) when never underwater. Drawdown = wealth /
+    running peak - 1, >= -1."""
+    worst = min(state[S_WORST], max(state[S_LOW] / state[S_PEAK] - 1.0, -1.0))
+    start, best_len = istate[I_START], istate[I_BEST_LEN]
+    best_peak, best_rec = istate[I_BEST_PEAK], istate[I_BEST_REC]
+    if start >= 0 and (rows - 1) - (start - 1) > best_len:
+        best_len, best_peak, best_rec = (rows - 1) - (start - 1), start - 1, rows - 1
     if best_len < 0:
         return worst, 0, 0
     return worst, best_peak, best_rec
 
 
 @njit(cache=True)
-def curve_scratch(rows: int) -> np.ndarray:
-    """Work space of :func:`wealth_stats` for a curve of ``rows`` rows (the returns and the
-    tail buffers): a sweep slot allocates it once, not per set (in a Dask worker, whose
-    nanny sets MALLOC_TRIM_THRESHOLD_, every large allocation is a fresh mmap)."""
-    return np.empty(rows + 2 * (rows // TAIL_ROOM + 65))
+def tail_thresholds(w_src: np.ndarray, sample: np.ndarray) -> tuple[float, float]:
+    """Thresholds of the tail split of the ``n`` returns of ``w_src``: order statistics of
+    the sample ``r[::n // SAMPLE]`` (computed from the wealth, into ``sample``: room for up
+    to 2 * SAMPLE values)."""
+    n = w_src.shape[0] - 1
+    step = n // SAMPLE
+    m = (n + step - 1) // step
+    s = sample[:m]
+    for j in range(m):
+        s[j] = simple_return(w_src[j * step], w_src[j * step + 1])
+    k_lo = min(int((VAR_CUTOFF + TAIL_MARGIN) * m), m - 1)
+    k_hi = min(int((1.0 - VAR_CUTOFF - TAIL_MARGIN) * m), m - 1)
+    th_lo = select(s, k_lo, True)
+    return th_lo, select(s, k_hi, True)
+
+
+@njit(cache=True, inline="always")
+def less(a: float, b: float, nan_last: bool) -> bool:
+    """``a < b``; with ``nan_last`` NaN sorts after every number (numba's NaN-aware
+    ``np.partition`` order)."""
+    if nan_last:
+        return not math.isnan(a) and (math.isnan(b) or a < b)
+    return a < b
 
 
 @njit(cache=True)
-def returns_of(wealth: np.ndarray) -> np.ndarray:
-    """Simple returns; a wiped-out account (<= 0) stays at -100 %."""
-    return returns_into(wealth, np.empty(max(wealth.shape[0] - 1, 0)))
+def median_pivot(a: np.ndarray, low: int, high: int, nan_last: bool) -> float:
+    """numba's ``np.partition`` pivot: the median of ``a[low]``, ``a[mid]``, ``a[high]``
+    (sorted in place), then swapped to ``high``."""
+    mid = (low + high) >> 1
+    if less(a[mid], a[low], nan_last):
+        a[low], a[mid] = a[mid], a[low]
+    if less(a[high], a[mid], nan_last):
+        a[high], a[mid] = a[mid], a[high]
+    if less(a[mid], a[low], nan_last):
+        a[low], a[mid] = a[mid], a[low]
+    pivot = a[mid]
+    a[high], a[mid] = a[mid], a[high]
+    return pivot
 
 
 @njit(cache=True)
-def returns_into(wealth: np.ndarray, space: np.ndarray) -> np.ndarray:
-    """``returns_of`` written into the start of ``space``; returns that view."""
-    n = wealth.shape[0] - 1
-    out = space[:max(n, 0)]
-    for i in range(n):
-        prev = wealth[i]
-        if prev > 0.0:
-            out[i] = max(wealth[i + 1] / prev - 1.0, -1.0)
+def block_swaps(a: np.ndarray, i: int, j: int, pivot: float, nan_last: bool,
+                off_lo: np.ndarray, off_hi: np.ndarray) -> tuple[int, int]:
+    """The swaps of a Hoare scan of ``a[i:j + 1]`` while it has room for two disjoint blocks
+    of BLOCK values: the k-th value from the left that is not below ``pivot`` goes with the
+    k-th from the right that is not above it. Each block's such values are found at once,
+    without branches (as BlockQuicksort; ``off_lo`` / ``off_hi``: BLOCK slots each).
+    Returns the scan's state (i, j) for ``partition_step`` to go on from."""
+    n_lo, n_hi, s_lo, s_hi = 0, 0, 0, 0  # pending offsets in the current blocks
+    while j - i + 1 > 2 * BLOCK:
+        if n_lo == 0:
+            s_lo = 0
+            left = a[i:i + BLOCK]
+            for t in range(BLOCK):
+                off_lo[n_lo] = t
+                n_lo += not less(left[t], pivot, nan_last)
+        if n_hi == 0:
+            s_hi = 0
+            right = a[j - BLOCK + 1:j + 1]
+            for t in range(BLOCK):
+                off_hi[n_hi] = t
+                n_hi += not less(pivot, right[BLOCK - 1 - t], nan_last)
+        m = min(n_lo, n_hi)
+        for t in range(m):
+            p, q = i + off_lo[s_lo + t], j - off_hi[s_hi + t]
+            a[p], a[q] = a[q], a[p]
+        n_lo, n_hi, s_lo, s_hi = n_lo - m, n_hi - m, s_lo + m, s_hi + m
+        if n_lo == 0:
+            i += BLOCK
+        if n_hi == 0:
+            j -= BLOCK
+    if n_lo:  # the scan stands at the next pending value
+        i += off_lo[s_lo]
+    if n_hi:
+        j -= off_hi[s_hi]
+    return i, j
+
+
+@njit(cache=True)
+def partition_step(a: np.ndarray, low: int, high: int, nan_last: bool, off_lo: np.ndarray,
+                   off_hi: np.ndarray) -> int:
+    """One step of numba's ``np.partition`` (``_partition_w_nan``: median-of-three pivot,
+    Hoare scan) on ``a[low:high + 1]``, in place: the same swaps, so the same order;
+    ``block_swaps`` does them far from where the scans meet. Without NaN the NaN-aware
+    order is ``<`` (``nan_last`` False: faster). Returns the pivot's final position."""
+    pivot = median_pivot(a, low, high, nan_last)
+    i, j = block_swaps(a, low, high - 1, pivot, nan_last, off_lo, off_hi)
+    while True:
+        while i < high and less(a[i], pivot, nan_last):
+            i += 1
+        while j >= low and less(pivot, a[j], nan_last):
+            j -= 1
+        if i >= j:
+            break
+        a[i], a[j] = a[j], a[i]
+        i += 1
+        j -= 1
+    a[i], a[high] = a[high], a[i]
+    return i
+
+
+@njit(cache=True)
+def select(a: np.ndarray, k: int, nan_last: bool) -> float:
+    """``a`` rearranged in place exactly as numba's ``np.partition(a, k)`` leaves its copy
+    (``nan_last`` must be True if ``a`` may hold NaN); returns ``a[k]``."""
+    off_lo = np.empty(BLOCK, np.int64)
+    off_hi = np.empty(BLOCK, np.int64)
+    low, high = 0, a.shape[0] - 1
+    while True:
+        i = partition_step(a, low, high, nan_last, off_lo, off_hi)
+        if i == k:
+            return a[k]
+        if i < k:
+            low = i + 1
         else:
-            out[i] = 0.0
-    return out
+            high = i - 1
 
 
 @njit(cache=True)
@@ -155,54 +630,36 @@ def next_min(part: np.ndarray, k: int) -> float:
 
 
 @njit(cache=True)
-def tail_split(r: np.ndarray, need_lo: int, need_hi: int,
-               space: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Arrays holding the ``need_lo`` smallest and the ``need_hi`` largest returns (maybe
-    more): for long series only the values beyond thresholds estimated from a sample, in
-    one pass (into ``space``: 2 * (n // TAIL_ROOM + 65) values); else (or if a sample
-    misled) all values."""
-    n = r.shape[0]
-    if n < 20 * SAMPLE:
-        return r, r
-    sample = r[::n // SAMPLE].copy()
-    m = sample.shape[0]
-    k_lo = min(int((VAR_CUTOFF + TAIL_MARGIN) * m), m - 1)
-    k_hi = min(int((1.0 - VAR_CUTOFF - TAIL_MARGIN) * m), m - 1)
-    th_lo = np.partition(sample, k_lo)[k_lo]
-    th_hi = np.partition(sample, k_hi)[k_hi]
-    cap = n // TAIL_ROOM + 64  # ~2 x the expected share; beyond it (e.g. many ties): all
-    lo_buf = space[:cap + 1]
-    hi_buf = space[cap + 1:2 * cap + 2]
-    a, b = 0, 0
-    for v in r:  # branch-free: store always (slot ``cap`` once full), advance when it belongs
-        lo_buf[min(a, cap)] = v
-        a += v <= th_lo
-        hi_buf[min(b, cap)] = v
-        b += v >= th_hi
-    lo = lo_buf[:a] if need_lo <= a <= cap else r
-    hi = hi_buf[:b] if need_hi <= b <= cap else r
-    return lo, hi
-
-
-@njit(cache=True)
-def tails(r: np.ndarray, space: np.ndarray) -> tuple[float, float, float]:
+def pass_tails(scratch: np.ndarray, n: int, split: bool, n_lo: int, n_hi: int,
+               nan: bool) -> tuple[float, float, float]:
     """Historic VaR (5th percentile, linear interpolation as ``np.percentile``), CVaR (mean of
-    the int((n - 1) * 0.05) + 1 smallest, as empyrical) and the 95th percentile.
-    ``floor(0.05 * (n - 1)) == int((n - 1) * 0.05)``: one partition serves VaR and CVaR."""
-    n = r.shape[0]
+    the int((n - 1) * 0.05) + 1 smallest, as empyrical) and the 95th percentile of the
+    returns ``scratch[:n]`` after ``curve_pass`` (``nan``: some are NaN). For long series
+    (``split``) only the values beyond thresholds estimated from a sample take part (the
+    tail buffers: ``n_lo`` / ``n_hi`` values), unless a sample misled (too few, or more
+    than the cap, e.g. many ties: then all values). ``floor(0.05 * (n - 1)) ==
+    int((n - 1) * 0.05)``: one partition serves VaR and CVaR. Partitions in place (the
+    returns too), in numba's ``np.partition`` order: CVaR sums in that order."""
+    r = scratch[:n]
     pos_lo = VAR_CUTOFF * (n - 1)
     low = int(pos_lo)  # >= 0: truncation is floor
     pos_hi = (1.0 - VAR_CUTOFF) * (n - 1)
     high = int(pos_hi)
-    lo, hi = tail_split(r, low + 2, n - high, space)
-    part = np.partition(lo, low)
-    above = next_min(part, low) if low + 1 < n else part[low]
-    var = lerp(part[low], above, pos_lo - low)
-    cvar = mean(part[:low + 1])
+    lo_at, hi_at, cap, _ = tail_layout(n)
+    lo_all = not (split and low + 2 <= n_lo <= cap)
+    hi_all = not (split and n - high <= n_hi <= cap)
+    lo = r if lo_all else scratch[lo_at:lo_at + n_lo]
+    hi = r if hi_all else scratch[hi_at:hi_at + n_hi]
+    if nan and lo_all and hi_all:  # with NaN, next_min depends on the order: a fresh copy
+        hi = r.copy()
+    select(lo, low, nan)
+    above = next_min(lo, low) if low + 1 < n else lo[low]
+    var = lerp(lo[low], above, pos_lo - low)
+    cvar = mean(lo[:low + 1])  # before ``hi`` (maybe the same array) is rearranged
     k = high - (n - hi.shape[0])
-    top = np.partition(hi, k)
-    above = next_min(top, k) if high + 1 < n else top[k]
-    return var, cvar, lerp(top[k], above, pos_hi - high)
+    select(hi, k, nan)  # NaN-free, only its order statistics count: any order of ``r`` does
+    above = next_min(hi, k) if high + 1 < n else hi[k]
+    return var, cvar, lerp(hi[k], above, pos_hi - high)
 
 
 @njit(cache=True)
@@ -233,52 +690,51 @@ def pairwise_sum(x: np.ndarray) -> float:
     return pairwise_sum(x[:half]) + pairwise_sum(x[half:])
 
 
-@njit(cache=True, inline="always")
-def sum_terms(stage: int, e: float, x: float, b: float, mu: float,
-              b_mean: float) -> tuple[float, float, float]:
-    """Per-row terms summed by :func:`pair_sums`. Stage 0: excess ``e``, its loss part
-    ``min(e, 0)`` and that squared; stage 1: ``(e - mu)**2`` and ``(b - b_mean) * x``."""
-    if stage == 0:
-        m = min(e, 0.0)
-        return e, m, m * m
-    d = e - mu
-    return d * d, (b - b_mean) * x, 0.0
+@njit(cache=True)
+def leaf_sums0(ex: np.ndarray, rf: float, start: int,
+               stop: int) -> tuple[float, float, float]:
+    """``pairwise_sum``'s leaf (at most 128 rows) of the excess ``e = ex - rf``, its loss part
+    ``min(e, 0)`` and that squared, at once (the eight accumulators are vector lanes)."""
+    n = stop - start
+    end = start + n - n % 8
+    if n < 8:
+        s0, s1, s2 = -0.0, -0.0, -0.0
+    else:
+        e = vsub(vload(ex, start), rf)
+        m = vmin0(e)
+        a, b, c = e, m, vmul(m, m)
+        for j in range(start + 8, end, 8):
+            e = vsub(vload(ex, j), rf)
+            m = vmin0(e)
+            a, b, c = vadd(a, e), vadd(b, m), vadd(c, vmul(m, m))
+        s0, s1, s2 = lanes_sum(a), lanes_sum(b), lanes_sum(c)
+    for i in range(end, stop):
+        e1 = ex[i] - rf
+        m1 = min(e1, 0.0)
+        s0, s1, s2 = s0 + e1, s1 + m1, s2 + m1 * m1
+    return s0, s1, s2
 
 
 @njit(cache=True)
-def leaf_sums(ex: np.ndarray, r: np.ndarray, b: np.ndarray, mu: float, b_mean: float,
-              stage: int, start: int, stop: int, acc: np.ndarray) -> tuple[float, float, float]:
-    """``pairwise_sum``'s leaf (at most 128 rows) for the three ``sum_terms`` at once; ``acc``
-    is (3, 8) scratch."""
+def leaf_sums1(ex: np.ndarray, rf: float, r: np.ndarray, b: np.ndarray, mu: float,
+               b_mean: float, start: int, stop: int) -> tuple[float, float, float]:
+    """``leaf_sums0``'s second stage: ``(e - mu)**2``, ``(b - b_mean) * r`` (and 0)."""
     n = stop - start
+    end = start + n - n % 8
     if n < 8:
-        s0, s1, s2 = -0.0, -0.0, -0.0
-        for i in range(start, stop):
-            t0, t1, t2 = sum_terms(stage, ex[i], r[i], b[i], mu, b_mean)
-            s0, s1, s2 = s0 + t0, s1 + t1, s2 + t2
-        return s0, s1, s2
-    for k in range(8):
-        j = start + k
-        acc[0, k], acc[1, k], acc[2, k] = sum_terms(stage, ex[j], r[j], b[j], mu, b_mean)
-    i = 8
-    while i < n - n % 8:
-        for k in range(8):
-            j = start + i + k
-            t0, t1, t2 = sum_terms(stage, ex[j], r[j], b[j], mu, b_mean)
-            acc[0, k] += t0
-            acc[1, k] += t1
-            acc[2, k] += t2
-        i += 8
-    s0 = (acc[0, 0] + acc[0, 1]) + (acc[0, 2] + acc[0, 3]) + ((acc[0, 4] + acc[0, 5])
-                                                            + (acc[0, 6] + acc[0, 7]))
-    s1 = (acc[1, 0] + acc[1, 1]) + (acc[1, 2] + acc[1, 3]) + ((acc[1, 4] + acc[1, 5])
-                                                            + (acc[1, 6] + acc[1, 7]))
-    s2 = (acc[2, 0] + acc[2, 1]) + (acc[2, 2] + acc[2, 3]) + ((acc[2, 4] + acc[2, 5])
-                                                            + (acc[2, 6] + acc[2, 7]))
-    for j in range(start + i, stop):
-        t0, t1, t2 = sum_terms(stage, ex[j], r[j], b[j], mu, b_mean)
-        s0, s1, s2 = s0 + t0, s1 + t1, s2 + t2
-    return s0, s1, s2
+        s0, s1 = -0.0, -0.0
+    else:
+        d = vsub(vsub(vload(ex, start), rf), mu)
+        acc_d, acc_c = vmul(d, d), vmul(vsub(vload(b, start), b_mean), vload(r, start))
+        for j in range(start + 8, end, 8):
+            d = vsub(vsub(vload(ex, j), rf), mu)
+            acc_d = vadd(acc_d, vmul(d, d))
+            acc_c = vadd(acc_c, vmul(vsub(vload(b, j), b_mean), vload(r, j)))
+        s0, s1 = lanes_sum(acc_d), lanes_sum(acc_c)
+    for i in range(end, stop):
+        d1 = (ex[i] - rf) - mu
+        s0, s1 = s0 + d1 * d1, s1 + (b[i] - b_mean) * r[i]
+    return s0, s1, 0.0
 
 
 @njit(cache=True, inline="always")
@@ -289,12 +745,13 @@ def left_size(n: int) -> int:
 
 
 @njit(cache=True)
-def pair_sums(ex: np.ndarray, r: np.ndarray, b: np.ndarray, mu: float, b_mean: float,
-              stage: int, acc: np.ndarray) -> tuple[float, float, float]:
-    """The ``pairwise_sum`` of each of the three ``sum_terms`` over all rows, in one pass:
-    the same blocks and additions as ``pairwise_sum`` of each materialised term, so the
-    same bits. The halving recursion runs on an explicit stack (a recursive kernel
-    returning a tuple crashes when numba loads it from its cache)."""
+def excess_sums(ex: np.ndarray, rf: float, r: np.ndarray, b: np.ndarray, mu: float,
+                b_mean: float, stage: int) -> tuple[float, float, float]:
+    """The ``pairwise_sum`` of each per-row term of a stage over all rows, in one pass: with
+    ``e = ex - rf``, stage 0 ``e``, ``min(e, 0)`` and that squared; stage 1 ``(e - mu)**2``,
+    ``(b - b_mean) * r`` and 0. The same blocks and additions as ``pairwise_sum`` of each
+    materialised term, so the same bits. The halving recursion runs on an explicit stack
+    (a recursive kernel returning a tuple crashes when numba loads it from its cache)."""
     lo = np.empty(64, np.int64)
     hi = np.empty(64, np.int64)
     state = np.zeros(64, np.int64)  # 0 new, 1 left half summed, 2 right half summed
@@ -304,7 +761,10 @@ def pair_sums(ex: np.ndarray, r: np.ndarray, b: np.ndarray, mu: float, b_mean: f
     while depth >= 0:
         start, stop = lo[depth], hi[depth]
         if state[depth] == 0 and stop - start <= 128:
-            s0, s1, s2 = leaf_sums(ex, r, b, mu, b_mean, stage, start, stop, acc)
+            if stage == 0:
+                s0, s1, s2 = leaf_sums0(ex, rf, start, stop)
+            else:
+                s0, s1, s2 = leaf_sums1(ex, rf, r, b, mu, b_mean, start, stop)
             depth -= 1
         elif state[depth] == 2:
             s0, s1, s2 = left[depth, 0] + s0, left[depth, 1] + s1, left[depth, 2] + s2
@@ -323,12 +783,22 @@ def pair_sums(ex: np.ndarray, r: np.ndarray, b: np.ndarray, mu: float, b_mean: f
 
 
 @njit(cache=True)
-def constant(x: np.ndarray) -> bool:
-    """All values equal (a zero-dispersion series); stops at the first different value."""
+def pair_sums(ex: np.ndarray, r: np.ndarray, b: np.ndarray, mu: float, b_mean: float,
+              stage: int, acc: np.ndarray) -> tuple[float, float, float]:
+    """``excess_sums`` of ``ex`` itself (``rf = 0``: ``x - 0.0`` is ``x``); ``acc`` is
+    unused (kept for existing callers)."""
+    return excess_sums(np.ascontiguousarray(ex), 0.0, np.ascontiguousarray(r),
+                       np.ascontiguousarray(b), mu, b_mean, stage)
+
+
+@njit(cache=True)
+def constant_excess(r: np.ndarray, rf: float) -> bool:
+    """All ``r - rf`` equal (a zero-dispersion series); stops at the first different value."""
     i = 0
-    while i < x.shape[0] and x[i] == x[0]:
+    first = r[0] - rf
+    while i < r.shape[0] and r[i] - rf == first:
         i += 1
-    return i == x.shape[0]
+    return i == r.shape[0]
 
 
 @njit(cache=True)
@@ -355,16 +825,15 @@ def risk_stats(r: np.ndarray, ppy: float, rf: float, bench: np.ndarray, has_benc
                b_stats: np.ndarray, out: np.ndarray) -> None:
     """Volatility, Sharpe, Sortino, omega of the excess returns ``r - rf``; with a
     benchmark (``b_stats`` from :func:`bench_stats`), empyrical's alpha (compounded
-    annualisation) and beta (cov / var). Sums are pairwise, as NumPy's; two fused passes."""
+    annualisation) and beta (cov / var). Sums are pairwise, as NumPy's; two fused passes
+    (the excess is never materialised: ``r[i] - rf`` is the same value)."""
     n = r.shape[0]
-    excess = r - rf if rf != 0.0 else r
-    acc = np.empty((3, 8))
-    s_ex, s_neg, s_neg2 = pair_sums(excess, r, excess, 0.0, 0.0, 0, acc)
+    s_ex, s_neg, s_neg2 = excess_sums(r, rf, r, r, 0.0, 0.0, 0)
     mu = s_ex / n
-    b = bench if has_bench else excess
+    b = np.ascontiguousarray(bench) if has_bench else r  # (copied only if strided)
     b_mean = b_stats[1] if has_bench else 0.0
-    s_dev2, s_cov, _ = pair_sums(excess, r, b, mu, b_mean, 1, acc)
-    std = 0.0 if constant(excess) else math.sqrt(s_dev2 / (n - 1))
+    s_dev2, s_cov, _ = excess_sums(r, rf, r, b, mu, b_mean, 1)
+    std = 0.0 if constant_excess(r, rf) else math.sqrt(s_dev2 / (n - 1))
     losses = -s_neg
     downside = math.sqrt(s_neg2 / n)
     root = math.sqrt(ppy)
@@ -382,32 +851,59 @@ def risk_stats(r: np.ndarray, ppy: float, rf: float, bench: np.ndarray, has_benc
 
 
 @njit(cache=True)
-def wealth_stats(wealth: np.ndarray, ppy: float, risk_free: float, bench: np.ndarray,
-                 has_bench: bool, b_stats: np.ndarray, out: np.ndarray,
-                 scratch: np.ndarray) -> tuple[int, int]:
-    """Return-series metrics of a positive-start wealth curve into ``out`` (KEYS slots);
-    returns the (peak, recovery) rows of the longest drawdown. ``b_stats``: ``bench_stats``
-    of ``bench`` when ``has_bench``; ``scratch``: ``curve_scratch(len(wealth))`` or more."""
-    if wealth.shape[0] < 2:
-        return 0, 0
-    max_dd, peak, rec = drawdown_stats(wealth)
-    n = wealth.shape[0] - 1
-    ending = max(wealth[-1] / wealth[0], 0.0)
+def curve_stats(w_src: np.ndarray, pv_src: np.ndarray, has_pv: bool, ppy: float,
+                risk_free: float, bench: np.ndarray, has_bench: bool, b_stats: np.ndarray,
+                out: np.ndarray, scratch: np.ndarray) -> tuple[int, int, float]:
+    """:func:`wealth_stats` of the wealth ``w_src`` (>= 1 row) and, with ``has_pv``, the
+    exposure of the position values ``pv_src`` (``exposure`` / ``avg_gross_exposure`` of
+    ``|pv / wealth|``): (peak row, recovery row, sum of the wealth in row order)."""
+    state = np.empty(5)
+    istate = np.empty(8, np.int64)
+    rows = w_src.shape[0]
+    n = rows - 1
+    split = n >= 20 * SAMPLE
+    th_lo, th_hi = tail_thresholds(w_src, scratch[n:]) if split else (0.0, 0.0)
+    curve_pass(w_src, pv_src, has_pv, split, th_lo, th_hi, scratch, state, istate)
+    if has_pv:
+        out[M_EXPO] = istate[I_EXPOSED] / rows
+        out[M_GROSS] = state[S_GROSS] / rows
+    if rows < 2:
+        return 0, 0, state[S_TOTAL]
+    max_dd, peak, rec = finish_drawdown(rows, state, istate)
+    ending = max(w_src[-1] / w_src[0], 0.0)
     cagr = ending ** (1.0 / (n / ppy)) - 1.0
     out[M_TOTAL] = ending - 1.0
     out[M_CAGR] = cagr
     out[M_CALMAR] = ratio(cagr, abs(max_dd))
     out[M_MDD] = max_dd
     out[M_MDD_DUR] = float(rec - peak)
-    r = returns_into(wealth, scratch)
-    if r.shape[0] >= 2:
+    if n >= 2:
+        r = scratch[:n]
         rf = (1.0 + risk_free) ** (1.0 / ppy) - 1.0 if risk_free != 0.0 else 0.0
-        risk_stats(r, ppy, rf, bench, has_bench and bench.shape[0] == r.shape[0], b_stats,
-                   out)
-        var, cvar, upper = tails(r, scratch[r.shape[0]:])
+        risk_stats(r, ppy, rf, bench, has_bench and bench.shape[0] == n, b_stats, out)
+        var, cvar, upper = pass_tails(scratch, n, split, istate[I_LO], istate[I_HI],
+                                      istate[I_NAN] > 0)
         out[M_VAR] = var
         out[M_CVAR] = cvar
         out[M_TAIL] = ratio(abs(upper), abs(var))
+    return peak, rec, state[S_TOTAL]
+
+
+@njit(cache=True)
+def wealth_stats(wealth: np.ndarray, ppy: float, risk_free: float, bench: np.ndarray,
+                 has_bench: bool, b_stats: np.ndarray, out: np.ndarray,
+                 scratch: np.ndarray) -> tuple[int, int]:
+    """Return-series metrics of a positive-start wealth curve into ``out`` (KEYS slots);
+    returns the (peak, recovery) rows of the longest drawdown. ``b_stats``: ``bench_stats``
+    of ``bench`` when ``has_bench``; ``scratch``: ``curve_scratch(len(wealth))`` or more."""
+    rows = wealth.shape[0]
+    if rows < 2:
+        return 0, 0
+    # the same argument types as book_metrics' call (a strided view; a runtime False, not a
+    # literal): one compiled curve_stats serves both
+    view = wealth[::1]
+    peak, rec, _ = curve_stats(view, view, rows < 0, ppy, risk_free, bench, has_bench,
+                               b_stats, out, scratch)
     return peak, rec
 
 
@@ -487,23 +983,6 @@ def exposure_stats(exposure: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def book_exposure(eq: np.ndarray, n_eq: int, out: np.ndarray) -> float:
-    """``exposure_stats`` of the equity rows' position value / equity, in the same pass as
-    the sum of the equity (returned: ``mean`` = sum / n_eq, the same bits)."""
-    k, gross, total = 0, 0.0, 0.0
-    for i in range(n_eq):
-        e = eq[i, 0]
-        total += e
-        a = abs(eq[i, 2] / e if e > 0.0 else 0.0)
-        k += a > 0.0
-        gross += a
-    if n_eq:
-        out[M_EXPO] = k / n_eq
-        out[M_GROSS] = gross / n_eq
-    return total
-
-
-@njit(cache=True)
 def turnover(size: np.ndarray, prices: np.ndarray, mean_equity: float, years: float,
              out: np.ndarray) -> None:
     """Traded notional (entry + exit) over average equity, and per year."""
@@ -566,6 +1045,13 @@ def curve_with_stats(values: np.ndarray, ns: np.ndarray, has_ns: bool, bench: np
     """``curve_metrics`` given a usable benchmark (``ok``), its ``bench_stats`` and work
     space (``curve_scratch``)."""
     peak, rec = wealth_stats(values, ppy, risk_free, bench, ok, b_stats, out, scratch)
+    curve_facts(values, ns, has_ns, ok, b_stats, ppy, peak, rec, out)
+
+
+@njit(cache=True)
+def curve_facts(values: np.ndarray, ns: np.ndarray, has_ns: bool, ok: bool,
+                b_stats: np.ndarray, ppy: float, peak: int, rec: int, out: np.ndarray) -> None:
+    """The curve's metrics besides ``wealth_stats``' (given its longest drawdown)."""
     out[M_MDD_DAYS] = episode_days(peak, rec, ns, has_ns, ppy)
     out[M_BENCH] = b_stats[0] if ok else 0.0
     out[M_NPER] = float(max(values.shape[0] - 1, 0))
@@ -595,9 +1081,11 @@ def book_metrics(eq: np.ndarray, eq_t: np.ndarray, n_eq: int, trades: np.ndarray
     out = np.zeros(N_KEYS)
     values = eq[:n_eq, 0]
     ok = has_bench and bench.shape[0] == max(n_eq - 1, 0)
-    curve_with_stats(values, eq_t[:n_eq], True, bench, ok, b_stats, ppy, risk_free, out,
-                     scratch)
-    total = book_exposure(eq, n_eq, out)
+    peak, rec, total = 0, 0, 0.0
+    if n_eq:  # the curve's metrics and the exposure (position value / equity): one pass
+        peak, rec, total = curve_stats(values, eq[:n_eq, 2], n_eq > 0, ppy, risk_free, bench,
+                                       ok, b_stats, out, scratch)  # (True, not a literal)
+    curve_facts(values, eq_t[:n_eq], True, ok, b_stats, ppy, peak, rec, out)
     t = trades[:n_trd]
     if n_trd:
         pnl = t[:, 5].copy()
