@@ -22,15 +22,12 @@ from typing import Any
 import httpx
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.service.conftest import (  # noqa: E402
-    REAL_DATA_SAMPLE,
+from support_service import (
     PgDatabases,
     make_user,
     new_database,
     pg_available,
+    sample_lake,
     service_env,
     start_server,
 )
@@ -178,17 +175,6 @@ def wrk_rps(url: str, key: str, path: str, seconds: float, conns: int) -> str:
     return f"; wrk: {rps} req/s, p99 {p99}"
 
 
-def build_lake(folder: Path) -> str:
-    from tickforge.data.bars import materialize_bars
-    from tickforge.data.ingest import ingest_files
-    from tickforge.data.sources.base import ReadOptions
-
-    lake = folder / "lake"
-    ingest_files([REAL_DATA_SAMPLE], "histdata", ReadOptions(symbol="EURUSD"), str(lake))
-    materialize_bars(str(lake), "EURUSD", "1min", None, None)
-    return str(lake)
-
-
 def job_overhead(url: str, key: str) -> float:
     body = {"symbols": ["EURUSD"], "timeframe": "ticks", "strategy": "sma_cross"}
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as c:
@@ -299,7 +285,7 @@ def run(quick: bool) -> list[dict]:
     pg = PgDatabases()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        lake = build_lake(folder)
+        lake = sample_lake(folder / "lake")
         kinds = ["sqlite"] + (["postgresql"] if pg_available() else [])
         try:
             for kind in kinds:

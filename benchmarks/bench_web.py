@@ -13,6 +13,7 @@ and effective timeframe. There is no peer: the figures are compared with the tar
 < 50 ms, no long task > 50 ms while panning or zooming).
 Headless Chromium with --disable-gpu rasterises in software on 2 shared cores, so frame
 times are an upper bound of what a desktop browser shows.
+The lake, the server and the Chromium settings come from ``support_web``, as in tests/web.
 """
 
 from __future__ import annotations
@@ -20,22 +21,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.web.conftest import (  # noqa: E402
+from support_web import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    DIST,
     SYMBOL,
     Server,
     ensure_bundle,
@@ -43,6 +40,7 @@ from tests.web.conftest import (  # noqa: E402
     serves_ui,
     start_server,
     stop_server,
+    synthetic_lake,
 )
 
 AREA = "web"
@@ -84,21 +82,6 @@ class PanResult:
     coarse: set[str] = field(default_factory=set)
     requests: list[dict[str, Any]] = field(default_factory=list)
     shown: str = ""
-
-
-def build_lake(root: Path, days: int) -> tuple[str, int]:
-    """A lake with 1-minute bars of SYMBOL; returns (lake, number of bars)."""
-    from tickforge.data.bars import materialize_bars
-    from tickforge.data.ingest import ingest_files
-    from tickforge.data.sources.base import ReadOptions
-    from tickforge.data.synth import write_synthetic
-
-    lake = str(root / "lake")
-    files = write_synthetic(SYMBOL, date(2024, 1, 1), days, "histdata", root / "raw", seed=1,
-                            ticks_per_day=TICKS_PER_DAY)
-    ingest_files(files, "histdata", ReadOptions(symbol=SYMBOL), lake)
-    built = materialize_bars(lake, SYMBOL, "1min")
-    return lake, int(built["bars_written"])
 
 
 def open_data_page(page: Any, service: Server) -> Any:
@@ -256,7 +239,7 @@ def bundle_row() -> dict[str, Any]:
     """JavaScript of the first load (the scripts index.html names), gzipped at level 9."""
     import gzip
 
-    dist = ROOT / "web" / "dist"
+    dist = DIST
     files = re.findall(r'(?:src|href)="/?(assets/[^"]+\.js)"', (dist / "index.html").read_text())
     size = sum(len(gzip.compress((dist / f).read_bytes(), 9)) for f in files) / 1024
     total = sum(len(gzip.compress(f.read_bytes(), 9)) for f in dist.glob("assets/*.js")) / 1024
@@ -333,7 +316,8 @@ def run(quick: bool) -> list[dict]:
     days, seconds = (QUICK_DAYS, QUICK_PAN_S) if quick else (FULL_DAYS, FULL_PAN_S)
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         root = Path(tmp)
-        lake, n_bars = build_lake(root, days)
+        lake, bars = synthetic_lake(root, days, TICKS_PER_DAY, ("1min",))
+        n_bars = bars["1min"]
         scope = f"lake {n_bars:,} 1min bars" + (" (quick: fewer than 100,000)" if quick else "")
         service = start_server(root, lake, "bench")
         try:

@@ -75,6 +75,7 @@ class Strategy:
     _now: tuple[Any, ...] | None = None  # the Bar / Quote being handled
     _state: tuple[np.ndarray, ...] | None = None  # arrays position() and cash read
     _runner: Any = None
+    _index: dict[str, int] | None = None  # symbol name -> index in the book, once per run
 
     def __init__(self, **params: Any) -> None:
         self.params = {**self.defaults, **params}
@@ -115,20 +116,27 @@ class Strategy:
     def _ts(self) -> int:
         return 0 if self._now is None else int(self._now[0])
 
+    def _symbols(self) -> dict[str, int]:
+        """Symbol name -> index in the book. The runner sets it when the run starts, so order
+        methods look a name up instead of searching the symbol list; made here otherwise."""
+        index = self._index = symbol_index(self._live().symbols)
+        return index
+
     @property
     def _sym(self) -> int:
-        symbols = self._live().symbols
-        return 0 if self._now is None or len(symbols) == 1 else symbols.index(self._now[1])
+        """Index of the current event's symbol (0 before the first event)."""
+        return self._s(None)
 
     def _s(self, symbol: str | None) -> int:
+        index = self._index or self._symbols()
         if symbol is None:
-            return self._sym
-        symbols = self._live().symbols
+            now = self._now
+            return 0 if now is None or len(index) == 1 else index[now[1]]
         try:
-            return symbols.index(symbol)
-        except ValueError:
+            return index[symbol]
+        except KeyError:
             raise ConfigError(f"unknown symbol '{symbol}'", field="symbol",
-                              hint=f"one of {symbols}") from None
+                              hint=f"one of {list(index)}") from None
 
     def _arrays(self) -> tuple[np.ndarray, ...]:
         return self._live().arrays if self._state is None else self._state
@@ -222,6 +230,10 @@ class Strategy:
         return bool(nb.replace(self.book.arrays, order_id, nan if size is None else abs(size),
                                nan if limit is None else limit, nan if stop is None else stop,
                                self._ts))
+
+
+def symbol_index(symbols: list[str]) -> dict[str, int]:
+    return {name: k for k, name in enumerate(symbols)}
 
 
 # ---------------------------------------------------------------- compiled user functions
@@ -377,6 +389,7 @@ class PythonRunner:
         strat = self.strategy
         self.callback = strat.on_bar if events.kind == "bars" else strat.on_quote
         strat._book, strat._runner, strat._now, strat._state = self.book, self, None, None
+        strat._index = symbol_index(self.book.symbols)
         strat.on_start()
 
     def one_by_one(self, items: Iterator[Any], i: int, n: int) -> int:

@@ -1,20 +1,11 @@
-"""Data for sweeps: load from the lake (in a worker) and slice by time (walk-forward)."""
+"""Data for sweeps: slice by time (walk-forward). Lake data is read by the engine's own
+reader, :func:`tickforge.engine.data.lake_frame`, in the worker that needs it."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pandas as pd
 
-from tickforge.engine.data import lake_frame
 from tickforge.errors import ConfigError
-
-
-def load_lake_data(lake: str, symbols: tuple[str, ...], timeframe: str,
-                   start: datetime | None, end: datetime | None) -> pd.DataFrame:
-    """The sweep's data, read in a worker: the engine's own lake reader (one frame, sorted by
-    time; a ``symbol`` column when there are several symbols)."""
-    return lake_frame(lake, symbols, timeframe, start, end)
 
 
 def ts_column(frame: pd.DataFrame) -> pd.Series:

@@ -71,9 +71,9 @@ def resolve_data(ref: DataRef, payload: Any = None) -> Any:
         if ref.lake is None:
             raise ConfigError("the sweep has neither data nor a lake URI", field="lake",
                               hint="pass a table or set --lake / TICKFORGE_LAKE")
-        from tickforge.research.data import load_lake_data
+        from tickforge.engine.data import lake_frame
 
-        payload = load_lake_data(ref.lake, ref.symbols, ref.timeframe, ref.start, ref.end)
+        payload = lake_frame(ref.lake, ref.symbols, ref.timeframe, ref.start, ref.end)
     _CACHE.clear()  # one sweep's data per worker at a time: memory stays bounded
     _CACHE[ref.key] = payload
     _LOADS[0] += 1

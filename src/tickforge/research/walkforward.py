@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from tickforge.config import BacktestConfig, Scalar, SweepConfig, WalkForwardConfig
-from tickforge.engine.data import to_pandas
+from tickforge.engine.data import lake_frame, to_pandas
 from tickforge.errors import ConfigError
 from tickforge.progress import ProgressFn, no_progress
-from tickforge.research.data import load_lake_data, slice_time, time_range
+from tickforge.research.data import slice_time, time_range
 from tickforge.research.executors import Executor, InlineExecutor, make_executor
 from tickforge.research.sweep import run_sweep
 from tickforge.research.windows import Window, make_windows
@@ -129,7 +129,7 @@ def run_walk_forward(config: WalkForwardConfig, data: Any = None,
 def _lake_frame(base: BacktestConfig) -> pd.DataFrame:
     if base.lake is None:
         raise ConfigError("walk-forward needs data or a lake URI", field="lake")
-    return load_lake_data(base.lake, base.symbols, base.timeframe, base.start, base.end)
+    return lake_frame(base.lake, base.symbols, base.timeframe, base.start, base.end)
 
 
 def walk_forward_from_config(config: WalkForwardConfig,
