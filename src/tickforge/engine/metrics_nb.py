@@ -368,6 +368,26 @@ def drawdown_step(i: int, w: float, peak: float, low: float, worst: float, start
     return peak, low, worst, start, best_len, best_peak, best_rec
 
 
+PassState = tuple[float, float, float, float, float, int, int, int, int, int, int, int, int]
+
+
+@njit(cache=True, inline="always")
+def pass_state(state: np.ndarray, istate: np.ndarray) -> PassState:
+    """The curve pass's carried state as scalars (peak, low, worst, total, gross; drawdown
+    start, best length, best peak and recovery, exposed rows, tail fills, NaN count)."""
+    return (state[S_PEAK], state[S_LOW], state[S_WORST], state[S_TOTAL], state[S_GROSS],
+            istate[I_START], istate[I_BEST_LEN], istate[I_BEST_PEAK], istate[I_BEST_REC],
+            istate[I_EXPOSED], istate[I_LO], istate[I_HI], istate[I_NAN])
+
+
+@njit(cache=True, inline="always")
+def keep_pass_state(state: np.ndarray, istate: np.ndarray, ps: PassState) -> None:
+    """Store what :func:`pass_state` loaded."""
+    state[S_PEAK], state[S_LOW], state[S_WORST], state[S_TOTAL], state[S_GROSS] = ps[:5]
+    (istate[I_START], istate[I_BEST_LEN], istate[I_BEST_PEAK], istate[I_BEST_REC],
+     istate[I_EXPOSED], istate[I_LO], istate[I_HI], istate[I_NAN]) = ps[5:]
+
+
 @njit(cache=True)
 def lane_rows(wb: np.ndarray, pvb: np.ndarray, r: np.ndarray, c0: int, j0: int, j1: int,
               has_pv: bool, split: bool, th_lo: float, th_hi: float, lo_buf: np.ndarray,
@@ -377,11 +397,8 @@ def lane_rows(wb: np.ndarray, pvb: np.ndarray, r: np.ndarray, c0: int, j0: int, 
     as vector lanes; then the sequential part lane by lane, in row order: the running
     sums of the wealth and the gross exposure (a plain loop's bits) and the drawdown.
     The vector work overlaps the latency of those sums."""
-    peak, low, worst = state[S_PEAK], state[S_LOW], state[S_WORST]
-    total, gross = state[S_TOTAL], state[S_GROSS]
-    start, best_len = istate[I_START], istate[I_BEST_LEN]
-    best_peak, best_rec, exposed = istate[I_BEST_PEAK], istate[I_BEST_REC], istate[I_EXPOSED]
-    a, b, nan = istate[I_LO], istate[I_HI], istate[I_NAN]
+    (peak, low, worst, total, gross, start, best_len, best_peak, best_rec, exposed, a, b,
+     nan) = pass_state(state, istate)
     for j in range(j0, j1, 8):
         cur = vload(wb, j)
         ret = vreturns(vload(wb, j - 1), cur)
@@ -400,11 +417,8 @@ def lane_rows(wb: np.ndarray, pvb: np.ndarray, r: np.ndarray, c0: int, j0: int, 
                 gross += lane(g, t)
             peak, low, worst, start, best_len, best_peak, best_rec = drawdown_step(
                 c0 - 1 + j + t, w, peak, low, worst, start, best_len, best_peak, best_rec)
-    state[S_PEAK], state[S_LOW], state[S_WORST] = peak, low, worst
-    state[S_TOTAL], state[S_GROSS] = total, gross
-    istate[I_START], istate[I_BEST_LEN] = start, best_len
-    istate[I_BEST_PEAK], istate[I_BEST_REC], istate[I_EXPOSED] = best_peak, best_rec, exposed
-    istate[I_LO], istate[I_HI], istate[I_NAN] = a, b, nan
+    keep_pass_state(state, istate, (peak, low, worst, total, gross, start, best_len,
+                                    best_peak, best_rec, exposed, a, b, nan))
 
 
 @njit(cache=True)
@@ -413,11 +427,8 @@ def single_rows(wb: np.ndarray, pvb: np.ndarray, r: np.ndarray, c0: int, j0: int
                 hi_buf: np.ndarray, state: np.ndarray, istate: np.ndarray) -> None:
     """``lane_rows`` one row at a time (the first row, without a return, and the rows
     after the last whole group of 8)."""
-    peak, low, worst = state[S_PEAK], state[S_LOW], state[S_WORST]
-    total, gross = state[S_TOTAL], state[S_GROSS]
-    start, best_len = istate[I_START], istate[I_BEST_LEN]
-    best_peak, best_rec, exposed = istate[I_BEST_PEAK], istate[I_BEST_REC], istate[I_EXPOSED]
-    a, b, nan = istate[I_LO], istate[I_HI], istate[I_NAN]
+    (peak, low, worst, total, gross, start, best_len, best_peak, best_rec, exposed, a, b,
+     nan) = pass_state(state, istate)
     for j in range(j0, j1):
         i = c0 - 1 + j
         w = wb[j]
@@ -437,11 +448,8 @@ def single_rows(wb: np.ndarray, pvb: np.ndarray, r: np.ndarray, c0: int, j0: int
             gross += x
         peak, low, worst, start, best_len, best_peak, best_rec = drawdown_step(
             i, w, peak, low, worst, start, best_len, best_peak, best_rec)
-    state[S_PEAK], state[S_LOW], state[S_WORST] = peak, low, worst
-    state[S_TOTAL], state[S_GROSS] = total, gross
-    istate[I_START], istate[I_BEST_LEN] = start, best_len
-    istate[I_BEST_PEAK], istate[I_BEST_REC], istate[I_EXPOSED] = best_peak, best_rec, exposed
-    istate[I_LO], istate[I_HI], istate[I_NAN] = a, b, nan
+    keep_pass_state(state, istate, (peak, low, worst, total, gross, start, best_len,
+                                    best_peak, best_rec, exposed, a, b, nan))
 
 
 @njit(cache=True)
