@@ -1066,18 +1066,6 @@ def lean_reach(ln: Lean, qc: QConst, ts_a: np.ndarray, i0: int, i1: int) -> int:
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def lean_sure_all(c_a: np.ndarray, sp_a: np.ndarray, qc: QConst, i0: int, i1: int) -> bool:
-    """The lean events ``i0 .. i1 - 1`` need no margin check: their marks are inside the
-    band (:func:`margin_band`: infinite on the side the position is not marked on). No
-    early exit, so the loop vectorises."""
-    ok = True
-    for t in range(i0, i1):
-        c = c_a[t]
-        ok &= (c >= qc[9]) & (c + sp_a[t] <= qc[10])
-    return ok
-
-
-@njit(cache=True, _nrt=False, inline="always")
 def lean_span(ln: Lean, qs: QState, qc: QConst, eq: np.ndarray, eq_t: np.ndarray, ev: Events,
               i0: int, i1: int) -> Lean:
     """:func:`lean_event` over the events ``i0 .. i1 - 1`` (all quiet, checked by the caller):

@@ -581,25 +581,25 @@ def pair_scan(ev: tuple[np.ndarray, ...], half: float, short: bool, p: SteadyPai
               i1: int) -> tuple[int, SteadyPair, float]:
     """The signal pass of a lean stretch (:func:`scan_ok`): :func:`pair_next` over the
     events from ``i0`` to ``i1`` (:func:`engine.nb.lean_reach`) while their marks need no
-    check (:func:`engine.nb.lean_sure_all`, tested a run of events at a time) and their values
-    are >= 0; stops after the first signal, before a value < 0 or NaN, before a run with an
-    event that needs a check, or at ``i1``. The same sums bit for bit, on unpacked state: no
-    negative value enters, so the counts of negative values stay 0; one run of equal values
-    serves both means; runs of events end where a ring wraps, so the ring positions need no
-    test per event. Nothing else is carried, so the loop runs close to the speed of the
-    sums' dependency chains."""
+    margin check (inside :func:`engine.nb.margin_band`'s band) and their values are >= 0;
+    stops after the first signal, before an event that fails either test (a NaN fails
+    both), or at ``i1``. The same sums bit for bit, on unpacked state: no negative value
+    enters, so the counts of negative values stay 0; one run of equal values serves both
+    means; runs of events end where a ring wraps, so the ring positions need no test per
+    event. Nothing else is carried, so the loop runs close to the speed of the sums'
+    dependency chains (the band test is off those chains)."""
     c_a, sp_a = ev[5], ev[7]
     nf, ns = rf.shape[0], rs.shape[0]
     inv_f, inv_s, n_min = 1.0 / nf, 1.0 / ns, float(min(nf, ns))
+    band_lo, band_hi = qc[9], qc[10]
     (tot_f, add_f, rem_f, same, neg_f, kf), (tot_s, add_s, rem_s, _, neg_s, ks), pv, order = p
     i, sig, go = i0, math.nan, True
     while go and i < i1:
         stop = i + min(i1 - i, nf - kf, ns - ks)
-        if not core.lean_sure_all(c_a, sp_a, qc, i, stop):
-            break
         while i < stop:
-            v = c_a[i] + half * sp_a[i] if half != 0.0 else c_a[i]
-            if not v >= 0.0:
+            c, sp = c_a[i], sp_a[i]
+            v = c + half * sp if half != 0.0 else c
+            if not (v >= 0.0 and c >= band_lo and c + sp <= band_hi):
                 go = False
                 break
             tot_f, add_f, rem_f = kahan_move(tot_f, add_f, rem_f, rf[kf], v)
