@@ -6,6 +6,9 @@ Each module exposes ``run(quick: bool) -> list[dict]``; a row has:
 ``note``. Peers are measured in the same run: these 2-core machines are noisy, so ratios
 matter more than absolute figures.
 
+Each module runs in a fresh process of its own (``--module``), so one module's memory and
+threads (a peer's gigabytes, a Dask cluster) never weigh on the next one's timings.
+
 Usage: ``python benchmarks/run.py [--quick] [--only etl,engine]``.
 """
 
@@ -15,6 +18,7 @@ import argparse
 import importlib.util
 import json
 import platform
+import subprocess
 import sys
 import time
 import traceback
@@ -92,6 +96,30 @@ def merge_saved(rows: list[dict], saved: Path, ran: set) -> list[dict]:
     return kept + rows
 
 
+def run_module(path: Path, quick: bool, out: Path) -> list[dict]:
+    """``path``'s rows, computed in a child process (``--module``) that writes them to ``out``."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--module", str(path), "--json",
+           str(out)] + (["--quick"] if quick else [])
+    out.unlink(missing_ok=True)
+    code = subprocess.call(cmd)
+    if code != 0 or not out.exists():
+        return [{"area": path.stem, "name": "(failed)",
+                 "note": f"benchmark exited with {code}; see make bench output"}]
+    return list(json.loads(out.read_text()))
+
+
+def module_main(path: Path, quick: bool, out: Path) -> int:
+    """Child process: run one module and write its rows as JSON."""
+    try:
+        got = load(path).run(quick=quick)
+    except Exception:
+        traceback.print_exc()
+        got = [{"area": path.stem, "name": "(failed)",
+                "note": "benchmark raised; see make bench output"}]
+    out.write_text(json.dumps(got, default=str))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -101,7 +129,11 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--keep", action="store_true",
                         help="with --only: keep the last saved rows of the modules not run now")
+    parser.add_argument("--module", default="", help=argparse.SUPPRESS)  # child process
+    parser.add_argument("--json", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.module:
+        return module_main(Path(args.module), args.quick, Path(args.json))
     saved = ROOT / "bench-output"
     saved.mkdir(exist_ok=True)
     only = {s for s in args.only.split(",") if s}
@@ -111,17 +143,7 @@ def main() -> int:
         if only and path.stem.removeprefix("bench_") not in only:
             continue
         print(f"== {path.stem}", flush=True)
-        try:
-            got = load(path).run(quick=args.quick)
-        except Exception:
-            traceback.print_exc()
-            got = [
-                {
-                    "area": path.stem,
-                    "name": "(failed)",
-                    "note": "benchmark raised; see make bench output",
-                }
-            ]
+        got = run_module(path, args.quick, saved / f"{path.stem}.rows.tmp")
         for row in got:
             print("  ", json.dumps(row, default=str), flush=True)
         (saved / f"{path.stem}.json").write_text(json.dumps(got, default=str))

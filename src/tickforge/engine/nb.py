@@ -1067,27 +1067,29 @@ def lean_reach(ln: Lean, qc: QConst, ts_a: np.ndarray, i0: int, i1: int) -> int:
 
 @njit(cache=True, _nrt=False, inline="always")
 def lean_span(ln: Lean, qs: QState, qc: QConst, eq: np.ndarray, eq_t: np.ndarray, ev: Events,
-              i0: int, i1: int) -> Lean:
-    """:func:`lean_event` over the events ``i0 .. i1 - 1`` (all quiet, checked by the caller):
-    the same samples and extremes, with the marks of the event before each sample read back
-    from the events instead of carried."""
+              i0: int, i1: int, ext: tuple[float, float, float, float]) -> Lean:
+    """:func:`lean_event` over the events ``i0 .. i1 - 1`` (all quiet, checked by the caller)
+    whose price extremes ``ext`` the caller already took: the same samples, with the marks
+    of the event before each sample read back from the events instead of carried. Between
+    samples only the times are read, in a loop with nothing else in it."""
     if i1 <= i0:
         return ln
-    ts_a, h_a, l_a, c_a, sp_a = ev[0], ev[3], ev[4], ev[5], ev[7]
-    n_eq, nextb, lastts, bid, ask, lo_min, h_max, ls_min, hs_max = ln
-    for t in range(i0, i1):
-        ts = ts_a[t]
-        if ts >= nextb:
-            if t > i0:
-                lastts, bid, ask = ts_a[t - 1], c_a[t - 1], c_a[t - 1] + sp_a[t - 1]
-            sample_row(eq, eq_t, n_eq, qs[0], qc[0], qc[1], qc[2], qc[4], bid, ask, lastts)
-            n_eq += 1
-            nextb = next_bucket(ts, qc[5])
-        h, lo, sp = h_a[t], l_a[t], sp_a[t]
-        lo_min, h_max = min(lo_min, lo), max(h_max, h)
-        ls_min, hs_max = min(ls_min, lo + sp), max(hs_max, h + sp)
+    ts_a, c_a, sp_a = ev[0], ev[5], ev[7]
+    n_eq, nextb, lastts, bid, ask = ln[0], ln[1], ln[2], ln[3], ln[4]
+    t = i0
+    while True:
+        while t < i1 and ts_a[t] < nextb:
+            t += 1
+        if t == i1:
+            break
+        if t > i0:
+            lastts, bid, ask = ts_a[t - 1], c_a[t - 1], c_a[t - 1] + sp_a[t - 1]
+        sample_row(eq, eq_t, n_eq, qs[0], qc[0], qc[1], qc[2], qc[4], bid, ask, lastts)
+        n_eq += 1
+        nextb = next_bucket(ts_a[t], qc[5])
+        t += 1
     t = i1 - 1
-    return (n_eq, nextb, ts_a[t], c_a[t], c_a[t] + sp_a[t], lo_min, h_max, ls_min, hs_max)
+    return (n_eq, nextb, ts_a[t], c_a[t], c_a[t] + sp_a[t], ext[0], ext[1], ext[2], ext[3])
 
 
 @njit(cache=True, _nrt=False, inline="always")

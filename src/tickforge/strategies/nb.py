@@ -513,6 +513,8 @@ def steady_order(sf: Steady, ss: Steady, inv_f: float, inv_s: float, nf: int, ns
 
 # Steady SMA pair as scalars: (fast state, slow state, last value, last order of the means).
 SteadyPair = tuple[Steady, Steady, float, int]
+# Price extremes of a lean stretch (the last four values of ``engine.nb.Lean``).
+Extremes = tuple[float, float, float, float]
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -577,8 +579,8 @@ def still_clear(order: int, a: float, b: float, same: float, n_min: float) -> bo
 
 @njit(cache=True, _nrt=False, inline="always")
 def pair_scan(ev: tuple[np.ndarray, ...], half: float, short: bool, p: SteadyPair,
-              rf: np.ndarray, rs: np.ndarray, qc: core.QConst, i0: int,
-              i1: int) -> tuple[int, SteadyPair, float]:
+              rf: np.ndarray, rs: np.ndarray, qc: core.QConst, i0: int, i1: int,
+              ext: Extremes) -> tuple[int, SteadyPair, float, Extremes]:
     """The signal pass of a lean stretch (:func:`scan_ok`): :func:`pair_next` over the
     events from ``i0`` to ``i1`` (:func:`engine.nb.lean_reach`) while their marks need no
     margin check (inside :func:`engine.nb.margin_band`'s band) and their values are >= 0;
@@ -586,9 +588,12 @@ def pair_scan(ev: tuple[np.ndarray, ...], half: float, short: bool, p: SteadyPai
     both), or at ``i1``. The same sums bit for bit, on unpacked state: no negative value
     enters, so the counts of negative values stay 0; one run of equal values serves both
     means; runs of events end where a ring wraps, so the ring positions need no test per
-    event. Nothing else is carried, so the loop runs close to the speed of the sums'
-    dependency chains (the band test is off those chains)."""
-    c_a, sp_a = ev[5], ev[7]
+    event. Besides, it takes the price extremes of the events it passes (``ext``: min low,
+    max high, min low + spread, max high + spread; :data:`engine.nb.Lean`) from values it
+    loads anyway. All this is off the sums' dependency chains, so the loop runs close to
+    their speed."""
+    h_a, l_a, c_a, sp_a = ev[3], ev[4], ev[5], ev[7]
+    lo_min, h_max, ls_min, hs_max = ext
     nf, ns = rf.shape[0], rs.shape[0]
     inv_f, inv_s, n_min = 1.0 / nf, 1.0 / ns, float(min(nf, ns))
     band_lo, band_hi = qc[9], qc[10]
@@ -602,6 +607,9 @@ def pair_scan(ev: tuple[np.ndarray, ...], half: float, short: bool, p: SteadyPai
             if not (v >= 0.0 and c >= band_lo and c + sp <= band_hi):
                 go = False
                 break
+            h, lo = h_a[i], l_a[i]
+            lo_min, h_max = min(lo_min, lo), max(h_max, h)
+            ls_min, hs_max = min(ls_min, lo + sp), max(hs_max, h + sp)
             tot_f, add_f, rem_f = kahan_move(tot_f, add_f, rem_f, rf[kf], v)
             tot_s, add_s, rem_s = kahan_move(tot_s, add_s, rem_s, rs[ks], v)
             rf[kf], rs[ks] = v, v
@@ -620,7 +628,7 @@ def pair_scan(ev: tuple[np.ndarray, ...], half: float, short: bool, p: SteadyPai
         kf = 0 if kf == nf else kf
         ks = 0 if ks == ns else ks
     return i, ((tot_f, add_f, rem_f, same, neg_f, kf), (tot_s, add_s, rem_s, same, neg_s, ks),
-               pv, order), sig
+               pv, order), sig, (lo_min, h_max, ls_min, hs_max)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -638,8 +646,8 @@ def steady_lean_loop(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], h
     i, sig, have = i0, math.nan, False
     while i < i1 and scan_ok(p):
         e = core.lean_reach(ln, qc, ev[0], i, i1)
-        k, p, sig = pair_scan(ev, half, short, p, rf, rs, qc, i, e)
-        ln = core.lean_span(ln, qs, qc, eq, eq_t, ev, i, k)
+        k, p, sig, ext = pair_scan(ev, half, short, p, rf, rs, qc, i, e, ln[5:])
+        ln = core.lean_span(ln, qs, qc, eq, eq_t, ev, i, k, ext)
         stop = k < e or k == i or not math.isnan(sig)  # a check, no room, or a signal
         i = k
         if stop:
