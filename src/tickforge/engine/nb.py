@@ -992,6 +992,9 @@ def quiet_event(qs: QState, qc: QConst, eq: np.ndarray, eq_t: np.ndarray, ts: in
 # per-event values: :func:`lean_done` leaves the book bit for bit as :func:`quiet_event`
 # would, with no multiply per event.
 Lean = tuple[int, int, int, float, float, float, float, float, float]
+# Its last four values, the price extremes (min low, max high, min low + spread, max high +
+# spread).
+Extremes = tuple[float, float, float, float]
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -1067,7 +1070,7 @@ def lean_reach(ln: Lean, qc: QConst, ts_a: np.ndarray, i0: int, i1: int) -> int:
 
 @njit(cache=True, _nrt=False, inline="always")
 def lean_span(ln: Lean, qs: QState, qc: QConst, eq: np.ndarray, eq_t: np.ndarray, ev: Events,
-              i0: int, i1: int, ext: tuple[float, float, float, float]) -> Lean:
+              i0: int, i1: int, ext: Extremes) -> Lean:
     """:func:`lean_event` over the events ``i0 .. i1 - 1`` (all quiet, checked by the caller)
     whose price extremes ``ext`` the caller already took: the same samples, with the marks
     of the event before each sample read back from the events instead of carried. Between

@@ -513,8 +513,6 @@ def steady_order(sf: Steady, ss: Steady, inv_f: float, inv_s: float, nf: int, ns
 
 # Steady SMA pair as scalars: (fast state, slow state, last value, last order of the means).
 SteadyPair = tuple[Steady, Steady, float, int]
-# Price extremes of a lean stretch (the last four values of ``engine.nb.Lean``).
-Extremes = tuple[float, float, float, float]
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -580,7 +578,7 @@ def still_clear(order: int, a: float, b: float, same: float, n_min: float) -> bo
 @njit(cache=True, _nrt=False, inline="always")
 def pair_scan(ev: tuple[np.ndarray, ...], half: float, short: bool, p: SteadyPair,
               rf: np.ndarray, rs: np.ndarray, qc: core.QConst, i0: int, i1: int,
-              ext: Extremes) -> tuple[int, SteadyPair, float, Extremes]:
+              ext: core.Extremes) -> tuple[int, SteadyPair, float, core.Extremes]:
     """The signal pass of a lean stretch (:func:`scan_ok`): :func:`pair_next` over the
     events from ``i0`` to ``i1`` (:func:`engine.nb.lean_reach`) while their marks need no
     margin check (inside :func:`engine.nb.margin_band`'s band) and their values are >= 0;
@@ -589,7 +587,7 @@ def pair_scan(ev: tuple[np.ndarray, ...], half: float, short: bool, p: SteadyPai
     enters, so the counts of negative values stay 0; one run of equal values serves both
     means; runs of events end where a ring wraps, so the ring positions need no test per
     event. Besides, it takes the price extremes of the events it passes (``ext``: min low,
-    max high, min low + spread, max high + spread; :data:`engine.nb.Lean`) from values it
+    max high, min low + spread, max high + spread; :data:`engine.nb.Extremes`) from values it
     loads anyway. All this is off the sums' dependency chains, so the loop runs close to
     their speed."""
     h_a, l_a, c_a, sp_a = ev[3], ev[4], ev[5], ev[7]
