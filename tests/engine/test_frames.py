@@ -44,3 +44,23 @@ def test_equity_frame_drawdown_and_exposure_with_zero_and_negative_equity() -> N
     assert str(frame["ts"].dtype) == "datetime64[ns, UTC]" and frame["ts"].iloc[1].minute == 1
     book.acct[nb.A_NEQ] = 0
     assert book.equity_frame().dtypes.tolist() == frame.dtypes.tolist()
+
+
+def test_trades_frame_dtypes_do_not_depend_on_which_trades_are_open() -> None:
+    """Closed and open trades come from one set of rows: a run whose only trade is still
+    open has the columns and dtypes of a run with closed ones (its symbol column was
+    ``object`` when the open rows were concatenated to an empty frame)."""
+    import tickforge as tf
+
+    n = 300
+    price = np.linspace(1.0, 2.0, n)
+    bars = pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=n, freq="1min", tz="UTC"),
+                         "open": price, "high": price + 0.01, "low": price - 0.01,
+                         "close": price, "volume": 1.0})
+    only_open = tf.backtest(bars, "buy_and_hold").trades
+    assert only_open["exit_reason"].tolist() == ["open"]
+    wave = 1.5 + 0.3 * np.sin(np.arange(n) / 7.0)
+    mixed = tf.backtest(bars.assign(open=wave, high=wave + 0.01, low=wave - 0.01, close=wave),
+                        "sma_cross", {"fast": 3, "slow": 8}).trades
+    assert (mixed["exit_reason"] != "open").sum() > 1
+    assert only_open.dtypes.to_dict() == mixed.dtypes.to_dict()

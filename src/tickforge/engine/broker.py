@@ -202,16 +202,18 @@ class Book:
         return frame
 
     def trades_frame(self, include_open: bool = True) -> pd.DataFrame:
+        """Closed trades, then (``include_open``) the positions still open, marked to market
+        (exit_reason 'open'): one frame built from the rows of both."""
         n = int(self.acct[nb.A_NTRD])
         t, tt = self.arrays[6][:n], self.arrays[7][:n]
-        frame = trade_rows(t, tt, self.symbols)
         if include_open:
-            frame = pd.concat([frame, self.open_trades()], ignore_index=True) if len(
-                self.open_trades()) else frame
-        return frame
+            open_t, open_tt = self.open_trade_rows()
+            if len(open_t):
+                t, tt = np.concatenate([t, open_t]), np.concatenate([tt, open_tt])
+        return trade_rows(t, tt, self.symbols)
 
-    def open_trades(self) -> pd.DataFrame:
-        """Positions still open, marked to market (exit_reason 'open')."""
+    def open_trade_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Trade-table rows (float and time parts) of the positions still open."""
         pos, pos_t, inst = self.arrays[2], self.arrays[3], self.arrays[11]
         rows, times = [], []
         for s in np.flatnonzero(pos[:, nb.P_QTY] != 0):
@@ -223,9 +225,8 @@ class Book:
                          pos[s, nb.P_OFEES], min(pos[s, nb.P_MAE], 0.0), max(pos[s, nb.P_MFE], 0.0),
                          nb.R_OPEN, abs(q) * pos[s, nb.P_AVG] * mc])
             times.append([pos_t[s, nb.PT_ENTRY], self.arrays[1][nb.AT_LASTTS]])
-        if not rows:
-            return trade_rows(np.zeros((0, nb.N_TRD)), np.zeros((0, 2), np.int64), self.symbols)
-        return trade_rows(np.array(rows), np.array(times, np.int64), self.symbols)
+        return (np.array(rows, np.float64).reshape(-1, nb.N_TRD),
+                np.array(times, np.int64).reshape(-1, nb.N_TRD_T))
 
     def orders_frame(self) -> pd.DataFrame:
         n = int(self.acct[nb.A_NORD])
