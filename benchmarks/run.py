@@ -96,6 +96,10 @@ def merge_saved(rows: list[dict], saved: Path, ran: set) -> list[dict]:
     return kept + rows
 
 
+def failed_row(path: Path, why: str) -> dict:
+    return {"area": path.stem, "name": "(failed)", "note": f"{why}; see make bench output"}
+
+
 def run_module(path: Path, quick: bool, out: Path) -> list[dict]:
     """``path``'s rows, computed in a child process (``--module``) that writes them to ``out``."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--module", str(path), "--json",
@@ -103,8 +107,7 @@ def run_module(path: Path, quick: bool, out: Path) -> list[dict]:
     out.unlink(missing_ok=True)
     code = subprocess.call(cmd)
     if code != 0 or not out.exists():
-        return [{"area": path.stem, "name": "(failed)",
-                 "note": f"benchmark exited with {code}; see make bench output"}]
+        return [failed_row(path, f"benchmark exited with {code}")]
     return list(json.loads(out.read_text()))
 
 
@@ -114,8 +117,7 @@ def module_main(path: Path, quick: bool, out: Path) -> int:
         got = load(path).run(quick=quick)
     except Exception:
         traceback.print_exc()
-        got = [{"area": path.stem, "name": "(failed)",
-                "note": "benchmark raised; see make bench output"}]
+        got = [failed_row(path, "benchmark raised")]
     out.write_text(json.dumps(got, default=str))
     return 0
 
