@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from tickforge.engine import nb
+from tickforge.engine import frames_nb, nb
 from tickforge.engine.broker import Book, labels, repeat_label, to_time
 from tickforge.engine.run import make_config
 
@@ -64,3 +65,68 @@ def test_trades_frame_dtypes_do_not_depend_on_which_trades_are_open() -> None:
                         "sma_cross", {"fast": 3, "slow": 8}).trades
     assert (mixed["exit_reason"] != "open").sum() > 1
     assert only_open.dtypes.to_dict() == mixed.dtypes.to_dict()
+
+
+def numpy_equity_block(eq: np.ndarray, n: int) -> np.ndarray:
+    """The NumPy formulas ``frames_nb.equity_block`` replaced: column copies, the running
+    peak, then ``num / den (- 1)`` where ``den > 0``, else 0."""
+    block = np.empty((5, n))
+    equity, cash, pos_value, dd, exposure = block
+    equity[:], cash[:], pos_value[:] = eq[:n, nb.E_EQ], eq[:n, nb.E_CASH], eq[:n, nb.E_POSVAL]
+    peak = np.maximum.accumulate(equity) if n else equity
+    for num, den, out, minus_one in ((equity, peak, dd, True), (pos_value, equity, exposure,
+                                                                  False)):
+        ok = den > 0
+        out[:] = 0.0
+        with np.errstate(invalid="ignore"):  # inf / inf
+            np.divide(num, den, out=out, where=ok)
+        if minus_one:
+            np.subtract(out, 1.0, out=out, where=ok)
+    return block
+
+
+EDGE_EQUITY = {
+    "zero_and_negative_peak": [0.0, -5.0, -1.0, 0.0, 100.0, 120.0, 90.0, -10.0],
+    "zero_equity": [100.0, 0.0, 50.0, -0.0, 150.0, 0.0],
+    "nan_then_higher": [100.0, 120.0, np.nan, 200.0, 50.0],
+    "nan_first": [np.nan, 5.0, 1.0],
+    "signed_zero_peak": [-0.0, 0.0, -3.0, 2.0, 1.0],
+    "infinite": [1.0, np.inf, 3.0, -np.inf, np.nan],
+    "empty": [],
+}
+
+
+@pytest.mark.parametrize("name", [*EDGE_EQUITY, "walk"])
+def test_equity_block_is_the_numpy_formula(name: str) -> None:
+    """Bit for bit the NumPy formulas, NaN / zero / negative equity and peaks included."""
+    rng = np.random.default_rng(len(name))
+    if name == "walk":  # long, wiped out and back, a NaN row
+        equity = 100.0 + np.cumsum(rng.normal(0.0, 1.0, 10_001)) * 3.0
+        equity[5000] = np.nan
+    else:
+        equity = np.array(EDGE_EQUITY[name])
+    n = equity.size
+    pos_value = rng.normal(0.0, 50.0, n) * (rng.random(n) < 0.7)
+    pos_value[::7] = np.nan
+    eq = np.full((n + 3, nb.N_EQ), 7.0)  # rows past n are not read
+    eq[:n, nb.E_EQ], eq[:n, nb.E_POSVAL] = equity, pos_value
+    eq[:n, nb.E_CASH] = rng.normal(0.0, 1.0, n)
+    got = np.empty((5, n))
+    frames_nb.equity_block(eq, got)
+    assert np.array_equal(got.view(np.int64), numpy_equity_block(eq, n).view(np.int64))
+
+
+@pytest.mark.parametrize("name", ["EURUSD", "", "日本株"])
+@pytest.mark.parametrize("n", [0, 1, 3, 4095, 4096, 4097, 10_001])
+def test_repeat_label_is_the_gathered_column(name: str, n: int) -> None:
+    """The buffers written directly give the column ``labels`` gathers: same values, same
+    ``str`` dtype and Arrow type."""
+    want = labels([name], np.zeros(n), empty_dtype="str")
+    got = repeat_label(name, n)
+    assert got.equals(want) and got.dtype == want.dtype and got.tolist() == [name] * n
+    if n:
+        got.array._pa_array.validate(full=True)
+        assert got.array._pa_array.type == want.array._pa_array.type
+    offsets = np.empty(n + 1, np.int64)
+    frames_nb.fill_offsets(offsets, 5)
+    assert np.array_equal(offsets, np.arange(n + 1) * 5)

@@ -306,3 +306,68 @@ def test_strided_inputs_give_the_same_metrics() -> None:
     prices = np.stack([100 * np.cumprod(1 + b[:, 0]), np.zeros(3000)], axis=1)
     assert compute_metrics(equity[:, 0], benchmark=prices[:, 0]) == compute_metrics(
         equity[:, 0].copy(), benchmark=prices[:, 0].copy())
+
+
+def numpy_bench(prices: np.ndarray) -> tuple[np.ndarray, bool, np.ndarray]:
+    """Benchmark returns, usable, (compounded, mean, variance) as NumPy computes them: what
+    ``bench_returns`` (a copy, ``min() <= 0``, then the divisions) and ``bench_stats``
+    (pairwise sums, the squared deviations materialised) did."""
+    if prices.size < 2 or prices.min() <= 0.0:  # NaN anywhere: min is NaN, usable
+        return np.empty(0), False, np.zeros(3)
+    r = prices[1:] / prices[:-1] - 1.0
+    mean = np.sum(r) / r.size
+    var = np.sum((r - mean) * (r - mean)) / r.size
+    return r, True, np.array([np.cumprod(1.0 + r)[-1] - 1.0, mean, var])
+
+
+def bench_prices(kind: str, n: int) -> np.ndarray:
+    rng = np.random.default_rng(n)
+    p = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 1e-3, n)))
+    if n > 2:
+        if kind in ("nan", "zero_last_nan", "negative_nan"):
+            p[n // 2] = np.nan
+        if kind in ("zero_last", "zero_last_nan"):
+            p[-1] = 0.0
+        if kind in ("negative", "negative_nan"):
+            p[n // 3] = -1.0
+        if kind == "constant":
+            p[:] = 3.0
+    return p
+
+
+@pytest.mark.parametrize("kind", ["walk", "nan", "zero_last", "zero_last_nan", "negative",
+                                  "negative_nan", "constant"])
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 9, 128, 129, 130, 257, 4099, 70_001])
+def test_bench_kernels_are_the_numpy_formulas(kind: str, n: int) -> None:
+    """``book_bench`` (the table's strided column read in place, the sum and product in
+    the same pass, the squared deviations summed on the fly), ``bench_returns`` and
+    ``bench_stats``: bit for bit the NumPy formulas, unusable prices (<= 0 unless some
+    price is NaN) included."""
+    from tickforge.engine.metrics import book_bench
+
+    prices = bench_prices(kind, n)
+    want = numpy_bench(prices)
+    eq = np.full((n + 2, 4), 9.0)
+    eq[:n, 3] = prices
+    for got in (mk.book_bench(eq, n), book_bench(eq, n)):
+        same(got[0], want[0])
+        assert got[1] == want[1]
+        same(got[2], want[2])
+    returns, ok = mk.bench_returns(eq[:n, 3])
+    same(returns, want[0])
+    assert ok == want[1]
+    if want[1]:
+        same(mk.bench_stats(want[0]), want[2])
+        strided = np.repeat(want[0], 2)[::2]
+        same(mk.bench_stats(strided), want[2])
+
+
+def test_bench_zero_divisor_raises_as_the_division_did() -> None:
+    """With a NaN price (usable) a zero divisor raises ZeroDivisionError, as the division
+    after the ``min()`` check did; a zero last price is no divisor."""
+    with pytest.raises(ZeroDivisionError):
+        mk.bench_returns(np.array([1.0, np.nan, 0.0, 2.0]))
+    with pytest.raises(ZeroDivisionError):
+        mk.book_bench(np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, np.nan]]), 2)
+    returns, ok = mk.bench_returns(np.array([1.0, np.nan, 2.0, 0.0]))
+    assert ok and returns[-1] == -1.0

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tickforge.config import BacktestConfig, InstrumentConfig
-from tickforge.engine import nb
+from tickforge.engine import frames_nb, nb
 from tickforge.engine.data import Events
 from tickforge.errors import ConfigError
 
@@ -188,17 +188,13 @@ class Book:
 
     def equity_frame(self) -> pd.DataFrame:
         """One row per equity sample, built from the book's arrays in one go: the float
-        columns as one (5, n) block handed to pandas without a copy."""
+        columns as one (5, n) block (``frames_nb.equity_block``: the drawdown and exposure
+        ratios, 0 where undefined) handed to pandas without a copy."""
         n = int(self.acct[nb.A_NEQ])
-        eq, eq_t = self.arrays[8][:n], self.arrays[9][:n]
         block = np.empty((len(EQUITY_FLOATS), n))
-        equity, cash, pos_value, dd, exposure = block
-        equity[:], cash[:], pos_value[:] = eq[:, nb.E_EQ], eq[:, nb.E_CASH], eq[:, nb.E_POSVAL]
-        peak = np.maximum.accumulate(equity) if n else equity
-        ratio_or_zero(equity, peak, dd, minus_one=True)
-        ratio_or_zero(pos_value, equity, exposure, minus_one=False)
+        frames_nb.equity_block(self.arrays[8], block)  # one pass over the table
         frame = pd.DataFrame(block.T, columns=list(EQUITY_FLOATS), copy=False)
-        frame.insert(0, "ts", to_time(eq_t))
+        frame.insert(0, "ts", to_time(self.arrays[9][:n]))
         return frame
 
     def trades_frame(self, include_open: bool = True) -> pd.DataFrame:
@@ -270,17 +266,25 @@ def labels(names: list[str], codes: np.ndarray, empty_dtype: str = "float64") ->
 
 
 def repeat_label(name: str, n: int) -> pd.Series:
-    """A ``str`` column of ``n`` copies of ``name`` (e.g. the symbol of a price series)."""
-    return labels([name], np.zeros(n, np.int64), empty_dtype="str")
+    """A ``str`` column of ``n`` copies of ``name`` (e.g. the symbol of a price series):
+    the large_string array ``labels`` would gather, its buffers (Arrow-allocated) written
+    directly."""
+    raw = name.encode()
+    offsets, data = pa.allocate_buffer(8 * (n + 1)), pa.allocate_buffer(max(n * len(raw), 1))
+    frames_nb.fill_offsets(np.frombuffer(offsets, np.int64), len(raw))
+    tile(np.frombuffer(data, np.uint8)[: n * len(raw)], raw)
+    return pd.Series(pd.array(pa.LargeStringArray.from_buffers(n, offsets, data), dtype="str"))
 
 
-def ratio_or_zero(num: np.ndarray, den: np.ndarray, out: np.ndarray, minus_one: bool) -> None:
-    """``out = num / den (- 1)`` where ``den > 0``, else 0 (bit-identical to ``np.where``)."""
-    ok = den > 0
-    out[:] = 0.0
-    np.divide(num, den, out=out, where=ok)
-    if minus_one:
-        np.subtract(out, 1.0, out=out, where=ok)
+def tile(out: np.ndarray, unit: bytes, reps: int = 4096) -> None:
+    """Fill the bytes ``out`` (a whole number of units) with copies of ``unit``: a block
+    of ``reps`` copies, broadcast over the rows of ``out`` seen as a 2-D array."""
+    if not out.size:
+        return
+    block = np.frombuffer(unit * min(reps, out.size // len(unit)), np.uint8)
+    rows = out.size // block.size
+    out[: rows * block.size].reshape(rows, block.size)[:] = block
+    out[rows * block.size:] = block[: out.size - rows * block.size]
 
 
 def trade_rows(t: np.ndarray, tt: np.ndarray, symbols: list[str]) -> pd.DataFrame:

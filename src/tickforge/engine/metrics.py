@@ -402,7 +402,19 @@ def book_metrics(arrays: tuple[np.ndarray, ...], ppy: float,
 
     acct = arrays[0]
     n_eq = int(acct[nb.A_NEQ])
-    bench, ok, stats = mk.book_bench(arrays[8], n_eq)
+    bench, ok, stats = book_bench(arrays[8], n_eq)
     return mk.book_metrics(arrays[8], arrays[9], n_eq, arrays[6], arrays[7],
                            int(acct[nb.A_NTRD]), float(acct[nb.A_FEES]), ppy, risk_free, bench,
-                           ok, stats, mk.curve_scratch(n_eq))
+                           ok, stats, np.empty(mk.scratch_size(n_eq)))
+
+
+def book_bench(eq: np.ndarray, n_eq: int) -> tuple[np.ndarray, bool, np.ndarray]:
+    """``metrics_nb.book_bench`` (the same values), its returns array allocated by NumPy:
+    large NumPy arrays get huge pages, numba's take a page fault per 4 KiB."""
+    from tickforge.engine import nb
+
+    if n_eq < 2:
+        return mk.book_bench(eq, n_eq)
+    out = np.empty(n_eq - 1)
+    ok, stats = mk.bench_into(eq[:n_eq, nb.E_BENCH], out, True)
+    return (out, True, stats) if ok else (np.empty(0), False, stats)

@@ -317,8 +317,14 @@ def curve_scratch(rows: int) -> np.ndarray:
     (returns, tail buffers, block buffers of ``curve_pass``): a sweep slot allocates it
     once, not per set (in a Dask worker, whose nanny sets MALLOC_TRIM_THRESHOLD_, every
     large allocation is a fresh mmap)."""
+    return np.empty(scratch_size(rows))
+
+
+@njit(cache=True)
+def scratch_size(rows: int) -> int:
+    """Values of ``curve_scratch(rows)`` (to allocate it in NumPy: huge pages)."""
     _, hi_at, _, room = tail_layout(rows)
-    return np.empty(hi_at + room + 2 * (CHUNK + 8))
+    return hi_at + room + 2 * (CHUNK + 8)
 
 
 # curve_pass state carried from block to block: floats, ints
@@ -812,20 +818,137 @@ def constant_excess(r: np.ndarray, rf: float) -> bool:
 @njit(cache=True)
 def bench_stats(bench: np.ndarray) -> np.ndarray:
     """(compounded return, mean, variance ddof=0) of benchmark returns: the same for every
-    parameter set of a sweep, so computed once there. Sums are pairwise, as NumPy's."""
-    out = np.zeros(3)
+    parameter set of a sweep, so computed once there. Sums are pairwise, as NumPy's: the
+    sum and the product in one pass, the squared deviations summed on the fly."""
     n = bench.shape[0]
     if n == 0:
-        return out
-    b_mean = pairwise_sum(bench) / n
-    tmp = np.empty(n)
-    for i in range(n):
-        d = bench[i] - b_mean
-        tmp[i] = d * d
-    out[0] = compounded(bench)
+        return np.zeros(3)
+    b = np.ascontiguousarray(bench)  # (copied only if strided)
+    acc = np.zeros(N_BFLAGS)
+    acc[B_PROD] = 1.0
+    return bench_moments(b, leaf_tree(b, b, 0.0, T_SUM, acc), acc[B_PROD])
+
+
+@njit(cache=True)
+def bench_moments(b: np.ndarray, total: float, prod: float) -> np.ndarray:
+    """``bench_stats`` of ``b`` (>= 1 row) given its ``pairwise_sum`` and the product of
+    ``1 + b`` in row order."""
+    n = b.shape[0]
+    out = np.zeros(3)
+    b_mean = total / n
+    out[0] = prod - 1.0
     out[1] = b_mean
-    out[2] = pairwise_sum(tmp) / n
+    out[2] = leaf_tree(b, b, b_mean, T_DEV2, np.zeros(N_BFLAGS)) / n
     return out
+
+
+# leaf_tree's terms: the benchmark returns made from the prices, the values themselves,
+# their squared deviations from a mean
+T_RETURNS, T_SUM, T_DEV2 = range(3)
+# what leaf_tree carries from leaf to leaf in ``acc`` (T_RETURNS, T_SUM): the product of
+# 1 + value, the prices <= 0, NaN, the zero divisors
+B_PROD, B_NONPOS, B_NAN, B_ZERO = range(4)
+N_BFLAGS = 4
+
+
+@njit(cache=True)
+def leaf_tree(prices: np.ndarray, x: np.ndarray, mu: float, term: int,
+              acc: np.ndarray) -> float:
+    """``pairwise_sum`` over ``x``'s rows of a per-row term: ``x`` (``T_SUM``), ``x`` made
+    first from the prices (``T_RETURNS``: the benchmark returns, see ``leaf_bench``) or
+    ``(x - mu)**2`` (``T_DEV2``). The same blocks and additions as ``pairwise_sum`` of the
+    materialised term, so the same bits; the leaves come in row order (the product of
+    ``leaf_bench`` is ``compounded``'s). The halving runs on an explicit stack, as in
+    ``excess_sums`` (recursive kernels crash when numba loads their callers' cache)."""
+    lo = np.empty(64, np.int64)
+    hi = np.empty(64, np.int64)
+    state = np.zeros(64, np.int64)  # 0 new, 1 left half summed, 2 right half summed
+    left = np.empty(64)
+    lo[0], hi[0], depth = 0, x.shape[0], 0
+    total = 0.0  # the last finished node's sum
+    while depth >= 0:
+        start, stop = lo[depth], hi[depth]
+        if state[depth] == 0 and stop - start <= 128:
+            if term == T_DEV2:
+                total = leaf_dev2(x, mu, start, stop)
+            else:
+                total = leaf_bench(prices, x, start, stop, term == T_RETURNS, acc)
+            depth -= 1
+        elif state[depth] == 2:
+            total = left[depth] + total
+            depth -= 1
+        else:
+            middle = start + left_size(stop - start)
+            first_half = state[depth] == 0
+            if not first_half:  # the left half just finished: keep its sum
+                left[depth] = total
+            state[depth] += 1
+            depth += 1
+            lo[depth] = start if first_half else middle
+            hi[depth] = middle if first_half else stop
+            state[depth] = 0
+    return total
+
+
+@njit(cache=True, inline="always")
+def leaf_sum(x: np.ndarray, start: int, stop: int) -> float:
+    """``pairwise_sum``'s leaf (at most 128 rows) of ``x[start:stop]`` (8 vector lanes)."""
+    n = stop - start
+    end = start + n - n % 8
+    total = -0.0
+    if n >= 8:
+        acc = vload(x, start)
+        for j in range(start + 8, end, 8):
+            acc = vadd(acc, vload(x, j))
+        total = lanes_sum(acc)
+    for i in range(end, stop):
+        total += x[i]
+    return total
+
+
+@njit(cache=True)
+def leaf_dev2(x: np.ndarray, mu: float, start: int, stop: int) -> float:
+    """``pairwise_sum``'s leaf of ``(x - mu)**2`` over ``x[start:stop]``."""
+    n = stop - start
+    end = start + n - n % 8
+    total = -0.0
+    if n >= 8:
+        d = vsub(vload(x, start), mu)
+        acc = vmul(d, d)
+        for j in range(start + 8, end, 8):
+            d = vsub(vload(x, j), mu)
+            acc = vadd(acc, vmul(d, d))
+        total = lanes_sum(acc)
+    for i in range(end, stop):
+        d1 = x[i] - mu
+        total += d1 * d1
+    return total
+
+
+@njit(cache=True, error_model="numpy")
+def leaf_bench(prices: np.ndarray, out: np.ndarray, start: int, stop: int,
+               from_prices: bool, acc: np.ndarray) -> float:
+    """Rows [start, stop) of the benchmark returns ``out`` (with ``from_prices`` first
+    made: ``prices[i + 1] / prices[i] - 1``, counting the prices ``prices[i + 1]`` <= 0
+    or NaN and the zero ``prices[i]``), the product of ``1 + out[i]`` carried in row
+    order; returns their ``pairwise_sum`` leaf."""
+    prod = acc[B_PROD]
+    if from_prices:
+        nonpos, nan, zero = acc[B_NONPOS], acc[B_NAN], acc[B_ZERO]
+        for i in range(start, stop):
+            p0, p1 = prices[i], prices[i + 1]
+            v = p1 / p0 - 1.0
+            out[i] = v
+            prod *= 1.0 + v
+            nonpos += p1 <= 0.0
+            nan += p1 != p1
+            zero += p0 == 0.0
+        acc[B_NONPOS], acc[B_NAN], acc[B_ZERO] = nonpos, nan, zero
+    else:
+        for i in range(start, stop):
+            prod *= 1.0 + out[i]
+    acc[B_PROD] = prod
+    return leaf_sum(out, start, stop)
 
 
 @njit(cache=True)
@@ -1008,12 +1131,31 @@ def turnover(size: np.ndarray, prices: np.ndarray, mean_equity: float, years: fl
 def bench_returns(prices: np.ndarray) -> tuple[np.ndarray, bool]:
     """Simple returns of benchmark prices; (empty, False) when unusable (any price <= 0)."""
     n = prices.shape[0]
-    if n < 2 or prices.min() <= 0.0:
+    if n < 2:
         return np.empty(0), False
     out = np.empty(n - 1)
-    for i in range(n - 1):
-        out[i] = prices[i + 1] / prices[i] - 1.0
-    return out, True
+    ok, _ = bench_into(prices, out, False)
+    return (out, True) if ok else (np.empty(0), False)
+
+
+@njit(cache=True)
+def bench_into(prices: np.ndarray, out: np.ndarray, stats: bool) -> tuple[bool, np.ndarray]:
+    """The simple returns of ``prices`` (>= 2, maybe strided) into ``out`` (one fewer),
+    whether usable, and (``stats``) their ``bench_stats`` (zeros when unusable or not
+    asked), from one pass over the prices and, for the variance, one over ``out``. Usable
+    as ``prices.min() > 0`` was: unless a price is <= 0, or some price is NaN (that min is
+    NaN); then, as that division did, a zero divisor raises ZeroDivisionError."""
+    acc = np.zeros(N_BFLAGS)
+    acc[B_PROD] = 1.0
+    total = leaf_tree(prices, out, 0.0, T_RETURNS, acc)
+    p0 = prices[0]
+    nonpos = acc[B_NONPOS] > 0.0 or p0 <= 0.0
+    nan = acc[B_NAN] > 0.0 or p0 != p0
+    if nonpos and not nan:
+        return False, np.zeros(3)
+    if acc[B_ZERO] > 0.0:
+        raise ZeroDivisionError("division by zero")
+    return True, bench_moments(out, total, acc[B_PROD]) if stats else np.zeros(3)
 
 
 @njit(cache=True)
@@ -1071,9 +1213,12 @@ def curve_facts(values: np.ndarray, ns: np.ndarray, has_ns: bool, ok: bool,
 def book_bench(eq: np.ndarray, n_eq: int) -> tuple[np.ndarray, bool, np.ndarray]:
     """Benchmark returns of a run: buy and hold of the first symbol's mid at each equity row
     (the same for every parameter set of a sweep: computed once there), whether usable, and
-    their ``bench_stats``."""
-    bench, ok = bench_returns(eq[:n_eq, 3].copy())
-    return bench, ok, bench_stats(bench) if ok else np.zeros(3)
+    their ``bench_stats``; ``bench_into`` reads the table's column in place."""
+    if n_eq < 2:
+        return np.empty(0), False, np.zeros(3)
+    out = np.empty(n_eq - 1)
+    ok, stats = bench_into(eq[:n_eq, 3], out, True)
+    return (out, True, stats) if ok else (np.empty(0), False, stats)
 
 
 @njit(cache=True)

@@ -19,7 +19,10 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # The core never allocates: compiled without the runtime's reference counting (``_nrt=False``),
 # whose atomic increments on every call would cost more than the work itself.
@@ -197,6 +200,36 @@ def slippage(cfg: np.ndarray, pos: np.ndarray, s: int, sp: float) -> float:
     if model == SLIP_VOLATILITY:
         return cfg[C_SLIP] * pos[s, P_VOL]
     return 0.0
+
+
+@intrinsic
+def fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
+    """``a * b + c`` rounded once (LLVM's ``llvm.fma.f64``: the FMA instruction here)."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        dbl = args[0].type
+        fnty = ir.FunctionType(dbl, [dbl, dbl, dbl])
+        return builder.call(cgutils.get_or_insert_function(builder.module, fnty, "llvm.fma.f64"),
+                            args)
+
+    return sig, codegen
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def floor_div(a: float, b: float) -> float:
+    """Python's ``a // b`` for floats (the floor of the exact quotient) without its
+    ``fmod`` call, which costs about 22 ns of latency here against 6 for this. ``floor(a /
+    b)`` is that floor or, when the division rounded up to the next integer, one more; the
+    sign of ``a - q * b``, exact with one rounding (FMA), tells which. Zero, infinite or NaN
+    operands take ``//`` itself."""
+    q = np.floor(a / b)  # a float (math.floor gives an int)
+    if not (math.isfinite(q) and b != 0.0 and math.isfinite(a) and math.isfinite(b)):
+        return a // b
+    r = fma(-q, b, a)
+    if (r < 0.0) if b > 0.0 else (r > 0.0):
+        q -= 1.0
+    return q
 
 
 @njit(cache=True, _nrt=False, inline=in_fill_host)
@@ -537,7 +570,7 @@ def units_for_fraction(book: Book, s: int, frac: float, bid: float, sp: float) -
     if budget <= 0.0:
         return 0.0
     lot = inst[s, I_LOT]
-    units = budget // denom if lot == 1.0 else floor_lot(budget / denom, lot)
+    units = floor_div(budget, denom) if lot == 1.0 else floor_lot(budget / denom, lot)
     return side * units
 
 

@@ -270,10 +270,10 @@ def finish_result(config: BacktestConfig, book: Book | None, events: int, second
     nb.finish(book.arrays)
     equity = book.equity_frame()
     trades = book.trades_frame()
-    bench = book.arrays[8][: len(equity), nb.E_BENCH]
+    bench = book.arrays[8][: len(equity), nb.E_BENCH].copy()
     metrics = run_metrics(config, book)
     prices = pd.DataFrame({"ts": equity["ts"], "symbol": repeat_label(book.symbols[0], len(equity)),
-                           "price": bench})
+                           "price": bench}, copy=False)  # ts shared with equity (CoW)
     meta = {"events": events, "seconds": round(seconds, 6), "mode": kind,
             "events_per_second": events / seconds if seconds > 0 else 0.0,
             "fees": float(book.acct[nb.A_FEES]), "swap": float(book.acct[nb.A_SWAP]),
