@@ -114,15 +114,50 @@ def fill_means(x: np.ndarray, windows: np.ndarray, rows: np.ndarray, pool: np.nd
         snb.rolling_mean_into(x, windows[k], pool[rows[k]])
 
 
+# Events per block of an SMA set (:func:`run_sma_book`): its targets stay in L1 / L2 instead
+# of a whole-run array written and read back per set.
+SMA_BLOCK = 4096
+
+
 @njit(cache=True)
 def sma_targets(fast: np.ndarray, slow: np.ndarray, short: bool, size: float,
-                st: np.ndarray, out: np.ndarray) -> None:
-    """Targets of ``sma_cross`` from precomputed means: ``cross_step`` x size, as
-    ``sizing.targets_from_signals`` does for the equity and units modes."""
-    st[0] = math.nan
-    st[1] = math.nan
-    for i in range(out.shape[0]):
-        out[i] = snb.cross_step(st, 0, fast[i], slow[i], short) * size
+                st: np.ndarray, out: np.ndarray, i0: int) -> None:
+    """Targets of ``sma_cross`` for the events ``i0 .. i0 + len(out) - 1`` from precomputed
+    means: ``cross_step`` x size, as ``sizing.targets_from_signals`` does for the equity and
+    units modes; ``st`` carries the last pair of means from block to block."""
+    for k in range(out.shape[0]):
+        out[k] = snb.cross_step(st, 0, fast[i0 + k], slow[i0 + k], short) * size
+
+
+@njit(cache=True, inline="always")
+def events_slice(ev: Events, i0: int, i1: int) -> Events:
+    return (ev[0][i0:i1], ev[1][i0:i1], ev[2][i0:i1], ev[3][i0:i1], ev[4][i0:i1],
+            ev[5][i0:i1], ev[6][i0:i1], ev[7][i0:i1])
+
+
+@njit(cache=True)
+def run_sma_book(ev: Events, fast: np.ndarray, slow: np.ndarray, short: bool, size: float,
+                 tmode: int, proto: Book, work: Book, buf: np.ndarray) -> Book:
+    """:func:`run_book` of one SMA set, block by block (``buf``: :data:`SMA_BLOCK` targets):
+    the events of a block go through ``engine.nb.run_targets`` as a chunk of a streamed
+    backtest does, so the book is the one the whole-array run gives."""
+    book = reuse_book(proto, work)
+    st = np.full(2, math.nan)
+    n = ev[0].shape[0]
+    b0 = 0
+    while b0 < n:
+        b1 = min(n, b0 + buf.shape[0])
+        targets = buf[:b1 - b0]
+        sma_targets(fast, slow, short, size, st, targets, b0)
+        block = events_slice(ev, b0, b1)
+        i = 0
+        while i < b1 - b0:
+            i = core.run_targets(book, block, targets, tmode, i, b1 - b0)
+            if i < b1 - b0:
+                book = grow(book)
+        b0 = b1
+    core.finish(book)
+    return book
 
 
 @njit(cache=True, parallel=True)
@@ -137,13 +172,12 @@ def sma_sets(ev: Events, means: np.ndarray, fi: np.ndarray, si: np.ndarray, shor
     slots = max(min(threads, n_sets), 1)
     n = ev[0].shape[0]
     for t in prange(slots):
-        targets = np.empty(n)
-        st = np.empty(2)
+        buf = np.empty(min(n, SMA_BLOCK))
         work = new_book(proto, 1024, 1024, n_eq)
         scratch = mk.curve_scratch(n_eq)
         for j in range(t, n_sets, slots):
-            sma_targets(means[fi[j]], means[si[j]], short, size, st, targets)
-            work = run_book(ev, targets, tmode, proto, work)
+            work = run_sma_book(ev, means[fi[j]], means[si[j]], short, size, tmode, proto,
+                                work, buf)
             out[j] = book_result(work, ppy, risk_free, bench, has_bench, b_stats, scratch)
     return out
 
