@@ -7,8 +7,9 @@ SMA crossover targets come from shared rolling means (``strategies.nb.rolling_me
 and ``strategies.nb.cross_step``, the per-event functions of the built-in ``sma_cross``.
 So a sweep row equals the single backtest bit for bit, by construction.
 
-Parallelism: ``prange`` over worker slots; each slot reuses its target buffer across the
-sets it runs (static interleaved assignment; results are independent of the thread count).
+Parallelism: ``prange`` over worker slots; each slot reuses its book tables and its block
+of targets across the sets it runs (static interleaved assignment; results are independent
+of the thread count).
 """
 
 from __future__ import annotations
