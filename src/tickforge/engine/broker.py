@@ -160,15 +160,17 @@ class Book:
                   cfg_array(config, kind, n), inst_array(config, symbols))
         return cls(arrays, symbols)
 
-    def grow(self) -> None:
-        """Double every output table that is short of room."""
+    def grow(self, share: float = 0.0) -> None:
+        """Grow every output table that is short of room: to what it will need by the end of
+        the run as projected when a ``share`` of the run's events is done, at least double."""
         a = list(self.arrays)
         acct = a[0]
         need = nb.ROOM + 2 * len(self.symbols)
         for used, idx in ((nb.A_NORD, (4, 5)), (nb.A_NTRD, (6, 7)), (nb.A_NEQ, (8, 9))):
             if a[idx[0]].shape[0] - acct[used] < need:
+                rows = max(2 * a[idx[0]].shape[0], projected_rows(int(acct[used]), share))
                 for j in idx:  # new rows stay untouched (no page faults) until used
-                    grown = np.empty((2 * a[j].shape[0], *a[j].shape[1:]), a[j].dtype)
+                    grown = np.empty((rows, *a[j].shape[1:]), a[j].dtype)
                     grown[: int(acct[used])] = a[j][: int(acct[used])]
                     a[j] = grown
         self.arrays = tuple(a)
@@ -249,6 +251,14 @@ class Book:
         })
 
 
+def projected_rows(used: int, share: float) -> int:
+    """Rows a table will need by the end of a run whose first ``share`` of events used
+    ``used`` rows, with a quarter to spare; 0 (no projection) before 1 % of the run. Rows
+    beyond those used are never touched, so an overestimate costs address space, not
+    memory."""
+    return int(1.25 * used / share) if share >= 0.01 else 0
+
+
 def to_time(ns: np.ndarray) -> pd.Series:
     """int64 ns since the epoch -> tz-aware UTC Series (a view cast, no per-row Python)."""
     return pd.Series(np.asarray(ns, dtype=np.int64).view("M8[ns]"), dtype=UTC_NS)
@@ -261,6 +271,8 @@ def labels(names: list[str], codes: np.ndarray, empty_dtype: str = "float64") ->
     codes = np.asarray(codes).astype(np.int64)
     if not codes.size:
         return pd.Series(np.empty(0), dtype=empty_dtype)
+    if len(names) == 1:  # one symbol: every code is 0
+        return repeat_label(names[0], codes.size)
     picked = pa.array(names, pa.large_string()).take(pa.array(codes))
     return pd.Series(pd.array(picked, dtype="str"))
 

@@ -205,7 +205,7 @@ class TargetRunner:
             if not len(events):
                 continue
             book = self.book_for(events, total)
-            execute(book, events, self.kernel(book, events))
+            execute(book, events, self.kernel(book, events), done, total)
             done += len(events)
             progress(done, total)
         return finish_result(self.config, self.book, done, time.perf_counter() - t0, self.kind)
@@ -252,13 +252,16 @@ class TargetRunner:
         return self.states[s]
 
 
-def execute(book: Book, events: Events, kernel: Any) -> None:
-    """Call ``kernel(i0, i1)`` until the chunk is done, growing tables when they fill."""
+def execute(book: Book, events: Events, kernel: Any, done: int = 0,
+            total: int | None = None) -> None:
+    """Call ``kernel(i0, i1)`` until the chunk is done, growing tables when they fill (to the
+    run's projected need: ``done`` events before this chunk, ``total`` in the run if known)."""
     i, n = 0, len(events)
+    total = max(total or 0, done + n)
     while i < n:
         i = int(kernel(i, n))
         if i < n:
-            book.grow()
+            book.grow((done + i) / total)
 
 
 def finish_result(config: BacktestConfig, book: Book | None, events: int, seconds: float,
