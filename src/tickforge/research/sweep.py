@@ -143,17 +143,26 @@ def _only(row: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
 
 
 MAX_BATCH = 2048  # parameter sets per task at most
-BATCHES_PER_WORKER = 8  # with several workers: a late task costs at most ~1/8 of a share
+MIN_BATCH = 16  # and at least (but the last), so that task overheads stay small
+GUIDE = 2  # with several workers, a task takes 1 / (GUIDE x workers) of the sets left
 
 
 def _batches(sets: list[dict[str, Scalar]], workers: int) -> list[list[dict[str, Scalar]]]:
     """Consecutive slices of ``sets``: 4 in one worker (progress steps; numba threads share
-    each batch), else ``BATCHES_PER_WORKER`` per worker so that workers finish together."""
+    each batch); with several workers, guided sizes: each batch a share of the sets still
+    left, so batches shrink towards the end and workers finish together (the last ones are
+    small: a worker waits at most for one of them, not for a whole share)."""
     if not sets:
         return []
-    per_worker = 4 if workers <= 1 else BATCHES_PER_WORKER
-    size = max(1, min(MAX_BATCH, math.ceil(len(sets) / (per_worker * max(workers, 1)))))
-    return [sets[i:i + size] for i in range(0, len(sets), size)]
+    if workers <= 1:
+        size = max(1, min(MAX_BATCH, math.ceil(len(sets) / 4)))
+        return [sets[i:i + size] for i in range(0, len(sets), size)]
+    out, i = [], 0
+    while i < len(sets):
+        size = min(MAX_BATCH, max(MIN_BATCH, math.ceil((len(sets) - i) / (GUIDE * workers))))
+        out.append(sets[i:i + size])
+        i += size
+    return out
 
 
 def _evaluate(config: SweepConfig, ref: DataRef, sets: list[dict[str, Scalar]],
