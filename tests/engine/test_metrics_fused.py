@@ -16,7 +16,7 @@ from hypothesis.extra.numpy import arrays
 from numba import njit
 
 from tickforge.engine import metrics_nb as mk
-from tickforge.engine.metrics import compute_metrics, returns_metrics
+from tickforge.engine.metrics import book_bench, compute_metrics, returns_metrics
 
 CURVES = ["walk", "flat_stretches", "constant", "wiped_out", "nan", "ties"]
 LENGTHS = [1, 2, 3, 9, mk.CHUNK - 1, mk.CHUNK, mk.CHUNK + 1, 2 * mk.CHUNK + 3, 45_001]
@@ -284,7 +284,7 @@ def test_book_metrics_equal_the_wealth_path(kind: str) -> None:
     eq = np.zeros((rows, 4))
     eq[:, 0], eq[:, 2], eq[:, 3] = w, pv, np.linspace(1.0, 2.0, rows)
     ts = np.arange(rows, dtype=np.int64) * 60 * 10**9
-    bench, ok, stats = mk.book_bench(eq, rows)
+    bench, ok, stats = book_bench(eq, rows)
     none = np.zeros((0, 11))
     got = mk.book_metrics(eq, ts, rows, none, np.zeros((0, 2), np.int64), 0, 1.5, 98_280.0,
                           0.02, bench, ok, stats, mk.curve_scratch(rows))
@@ -343,16 +343,14 @@ def test_bench_kernels_are_the_numpy_formulas(kind: str, n: int) -> None:
     the same pass, the squared deviations summed on the fly), ``bench_returns`` and
     ``bench_stats``: bit for bit the NumPy formulas, unusable prices (<= 0 unless some
     price is NaN) included."""
-    from tickforge.engine.metrics import book_bench
-
     prices = bench_prices(kind, n)
     want = numpy_bench(prices)
     eq = np.full((n + 2, 4), 9.0)
     eq[:n, 3] = prices
-    for got in (mk.book_bench(eq, n), book_bench(eq, n)):
-        same(got[0], want[0])
-        assert got[1] == want[1]
-        same(got[2], want[2])
+    got = book_bench(eq, n)
+    same(got[0], want[0])
+    assert got[1] == want[1]
+    same(got[2], want[2])
     returns, ok = mk.bench_returns(eq[:n, 3])
     same(returns, want[0])
     assert ok == want[1]
@@ -368,6 +366,6 @@ def test_bench_zero_divisor_raises_as_the_division_did() -> None:
     with pytest.raises(ZeroDivisionError):
         mk.bench_returns(np.array([1.0, np.nan, 0.0, 2.0]))
     with pytest.raises(ZeroDivisionError):
-        mk.book_bench(np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, np.nan]]), 2)
+        book_bench(np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, np.nan]]), 2)
     returns, ok = mk.bench_returns(np.array([1.0, np.nan, 2.0, 0.0]))
     assert ok and returns[-1] == -1.0

@@ -409,12 +409,15 @@ def book_metrics(arrays: tuple[np.ndarray, ...], ppy: float,
 
 
 def book_bench(eq: np.ndarray, n_eq: int) -> tuple[np.ndarray, bool, np.ndarray]:
-    """``metrics_nb.book_bench`` (the same values), its returns array allocated by NumPy:
-    large NumPy arrays get huge pages, numba's take a page fault per 4 KiB."""
+    """Benchmark returns of a run: buy and hold of the first symbol's mid at each of the
+    ``n_eq`` equity rows (the same for every parameter set of a sweep: computed once
+    there), whether usable, and their ``bench_stats``. ``metrics_nb.bench_into`` reads the
+    table's column in place; the returns array comes from NumPy (large NumPy arrays get
+    huge pages, numba's take a page fault per 4 KiB)."""
     from tickforge.engine import nb
 
     if n_eq < 2:
-        return mk.book_bench(eq, n_eq)
+        return np.empty(0), False, np.zeros(3)
     out = np.empty(n_eq - 1)
     ok, stats = mk.bench_into(eq[:n_eq, nb.E_BENCH], out, True)
     return (out, True, stats) if ok else (np.empty(0), False, stats)

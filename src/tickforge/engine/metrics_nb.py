@@ -1159,14 +1159,6 @@ def bench_into(prices: np.ndarray, out: np.ndarray, stats: bool) -> tuple[bool, 
 
 
 @njit(cache=True)
-def compounded(r: np.ndarray) -> float:
-    total = 1.0
-    for v in r:
-        total *= 1.0 + v
-    return total - 1.0
-
-
-@njit(cache=True)
 def episode_days(peak: int, rec: int, ns: np.ndarray, has_ns: bool, ppy: float) -> float:
     if rec == peak:
         return 0.0
@@ -1207,18 +1199,6 @@ def curve_facts(values: np.ndarray, ns: np.ndarray, has_ns: bool, ok: bool,
     out[M_NPER] = float(max(values.shape[0] - 1, 0))
     out[M_PPY] = ppy
     out[M_FINAL] = values[-1] if values.shape[0] else 0.0
-
-
-@njit(cache=True)
-def book_bench(eq: np.ndarray, n_eq: int) -> tuple[np.ndarray, bool, np.ndarray]:
-    """Benchmark returns of a run: buy and hold of the first symbol's mid at each equity row
-    (the same for every parameter set of a sweep: computed once there), whether usable, and
-    their ``bench_stats``; ``bench_into`` reads the table's column in place."""
-    if n_eq < 2:
-        return np.empty(0), False, np.zeros(3)
-    out = np.empty(n_eq - 1)
-    ok, stats = bench_into(eq[:n_eq, 3], out, True)
-    return (out, True, stats) if ok else (np.empty(0), False, stats)
 
 
 @njit(cache=True)

@@ -19,11 +19,10 @@ import numba
 import numpy as np
 
 from tickforge.config import BacktestConfig, Scalar
-from tickforge.engine import metrics_nb as mk
 from tickforge.engine import nb as core
 from tickforge.engine.broker import Book
 from tickforge.engine.data import Events
-from tickforge.engine.metrics import METRIC_INFO, check_ppy, safe_values
+from tickforge.engine.metrics import METRIC_INFO, book_bench, check_ppy, safe_values
 from tickforge.strategies import BuiltinStrategy
 
 MEAN_BUDGET = 512 * 2**20  # bytes of shared rolling means held at once
@@ -122,7 +121,7 @@ def make_plan(base: BacktestConfig, data: Any) -> Plan | None:
     rows = int(flat[0][core.A_NEQ])
     if rows == 0:
         return None
-    bench, ok, stats = mk.book_bench(flat[8], rows)
+    bench, ok, stats = book_bench(flat[8], rows)
     ppy = check_ppy(periods_per_year(base, flat[9][:rows]))
     return Plan(base, strategy, events, proto, rows + core.ROOM + 2 * len(events.symbols) + 8,
                 ppy, bench, ok, stats)
