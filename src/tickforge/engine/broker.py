@@ -290,7 +290,9 @@ def repeat_label(name: str, n: int) -> pd.Series:
 
 def tile(out: np.ndarray, unit: bytes, reps: int = 4096) -> None:
     """Fill the bytes ``out`` (a whole number of units) with copies of ``unit``: a block
-    of ``reps`` copies, broadcast over the rows of ``out`` seen as a 2-D array."""
+    of ``reps`` copies, broadcast over the rows of ``out`` seen as a 2-D array. (``unit * n``
+    as the buffer is simpler but took 56 ms against 4 for 20 M copies of 6 bytes: a fresh
+    malloc'd block faults in page by page.)"""
     if not out.size:
         return
     block = np.frombuffer(unit * min(reps, out.size // len(unit)), np.uint8)

@@ -7,8 +7,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# equity table columns (as engine.nb: E_EQ, E_CASH, E_POSVAL)
-EQ, CASH, POSVAL = 0, 1, 2
+from tickforge.engine.nb import E_CASH, E_EQ, E_POSVAL
 
 
 @njit(cache=True, inline="always")
@@ -28,12 +27,12 @@ def equity_block(eq: np.ndarray, out: np.ndarray) -> None:
     ``position value / equity`` where equity > 0 else 0. ``out`` comes from NumPy, whose
     large arrays get huge pages (numba's do not: a page fault per 4 KiB)."""
     n = out.shape[1]
-    peak = eq[0, EQ] if n else 0.0
+    peak = eq[0, E_EQ] if n else 0.0
     for i in range(n):
-        e, pv = eq[i, EQ], eq[i, POSVAL]
+        e, pv = eq[i, E_EQ], eq[i, E_POSVAL]
         peak = running_peak(peak, e)
         out[0, i] = e
-        out[1, i] = eq[i, CASH]
+        out[1, i] = eq[i, E_CASH]
         out[2, i] = pv
         out[3, i] = e / peak - 1.0 if peak > 0.0 else 0.0
         out[4, i] = pv / e if e > 0.0 else 0.0

@@ -82,14 +82,21 @@ def reuse_book(proto: Book, work: Book) -> Book:
 def run_book(ev: Events, targets: np.ndarray, tmode: int, proto: Book, work: Book) -> Book:
     """One parameter set: the single backtest's loop on a fresh book in ``work``'s tables;
     returns the finished (maybe grown) book, whose tables the slot reuses."""
-    book = reuse_book(proto, work)
+    book = run_span(ev, targets, tmode, reuse_book(proto, work))
+    core.finish(book)
+    return book
+
+
+@njit(cache=True)
+def run_span(ev: Events, targets: np.ndarray, tmode: int, book: Book) -> Book:
+    """``engine.nb.run_targets`` over all of ``ev`` (one target per event), growing the
+    tables when they fill; returns the (maybe grown) book."""
     n = targets.shape[0]
     i = 0
     while i < n:
         i = core.run_targets(book, ev, targets, tmode, i, n)
         if i < n:
             book = grow(book)
-    core.finish(book)
     return book
 
 
@@ -150,12 +157,7 @@ def run_sma_book(ev: Events, fast: np.ndarray, slow: np.ndarray, short: bool, si
         b1 = min(n, b0 + buf.shape[0])
         targets = buf[:b1 - b0]
         sma_targets(fast, slow, short, size, st, targets, b0)
-        block = events_slice(ev, b0, b1)
-        i = 0
-        while i < b1 - b0:
-            i = core.run_targets(book, block, targets, tmode, i, b1 - b0)
-            if i < b1 - b0:
-                book = grow(book)
+        book = run_span(events_slice(ev, b0, b1), targets, tmode, book)
         b0 = b1
     core.finish(book)
     return book
