@@ -7,7 +7,17 @@ import pandas as pd
 import pytest
 
 from tickforge.engine import frames_nb, nb
-from tickforge.engine.broker import Book, labels, repeat_label, to_time
+from tickforge.engine.broker import (
+    KINDS,
+    REASONS,
+    STATUSES,
+    TIFS,
+    Book,
+    labels,
+    repeat_label,
+    to_time,
+    trade_rows,
+)
 from tickforge.engine.run import make_config
 
 
@@ -130,3 +140,86 @@ def test_repeat_label_is_the_gathered_column(name: str, n: int) -> None:
     offsets = np.empty(n + 1, np.int64)
     frames_nb.fill_offsets(offsets, 5)
     assert np.array_equal(offsets, np.arange(n + 1) * 5)
+
+
+def _random_orders(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    o = rng.normal(0, 3, (n + 5, nb.N_ORD))
+    o[:, nb.O_KIND] = rng.integers(0, 6, n + 5)
+    o[:, nb.O_TMODE] = rng.integers(0, 2, n + 5)
+    o[:, nb.O_SIDE] = rng.choice([-1.0, 1.0], n + 5)
+    o[:, nb.O_FILLED] = np.where(rng.random(n + 5) < 0.3, 0.0, np.abs(o[:, nb.O_FILLED]))
+    o[::7, nb.O_LIMIT] = np.nan
+    o[:, nb.O_TIF] = rng.integers(0, 3, n + 5)
+    o[:, nb.O_STATUS] = rng.integers(0, 7, n + 5)
+    o[:, nb.O_PARENT] = rng.integers(-1, n, n + 5)
+    o[:, nb.O_SYM] = rng.integers(0, 2, n + 5)
+    ot = rng.integers(0, 2**62, (n + 5, nb.N_ORD_T))
+    return o, ot
+
+
+def test_orders_frame_columns_equal_the_numpy_formulas() -> None:
+    n = 1000
+    o, ot = _random_orders(n, np.random.default_rng(3))
+    book = Book.create(make_config("sma_cross", {"fast": 2, "slow": 3}, {}), "bars", ["A", "B"],
+                       capacity=n + 5)
+    book.arrays[4][: n + 5], book.arrays[5][: n + 5] = o, ot
+    book.acct[nb.A_NORD] = n
+    got = book.orders_frame()
+    o, ot = o[:n], ot[:n]
+    target = o[:, nb.O_KIND] == nb.K_TARGET
+    expect = {
+        "order_id": np.arange(n), "side": o[:, nb.O_SIDE].astype(int),
+        "size": np.where(target, o[:, nb.O_FILLED], o[:, nb.O_SIZE0]),
+        "target": np.where(target, o[:, nb.O_SIZE0], np.nan),
+        "limit_price": o[:, nb.O_LIMIT], "stop_price": o[:, nb.O_STOP],
+        "filled_size": o[:, nb.O_FILLED],
+        "avg_fill_price": np.where(o[:, nb.O_FILLED] > 0, o[:, nb.O_AVG], np.nan),
+        "fees": o[:, nb.O_FEES], "parent_id": o[:, nb.O_PARENT].astype(int),
+    }
+    for name, values in expect.items():
+        np.testing.assert_array_equal(got[name].to_numpy(), values, err_msg=name)
+        assert got[name].dtype == values.dtype, name
+    mode = np.where(target, np.where(o[:, nb.O_TMODE] == 1, "equity", "units"), "")
+    assert got["target_mode"].tolist() == mode.tolist()
+    assert got["kind"].tolist() == [KINDS[int(k)] for k in o[:, nb.O_KIND]]
+    assert got["status"].tolist() == [STATUSES[int(k)] for k in o[:, nb.O_STATUS]]
+    assert got["tif"].tolist() == [TIFS[int(k)] for k in o[:, nb.O_TIF]]
+    assert got["symbol"].tolist() == [["A", "B"][int(k)] for k in o[:, nb.O_SYM]]
+    pd.testing.assert_series_equal(got["created"], to_time(ot[:, nb.OT_CREATED]),
+                                   check_names=False)
+    pd.testing.assert_series_equal(got["updated"], to_time(ot[:, nb.OT_UPDATED]),
+                                   check_names=False)
+
+
+def test_trades_frame_columns_equal_the_numpy_formulas_with_nat_and_zero_notional() -> None:
+    n, rng = 500, np.random.default_rng(4)
+    t = rng.normal(0, 5, (n, nb.N_TRD))
+    t[:, nb.T_SYM] = 0.0
+    t[:, nb.T_DIR] = rng.choice([-1.0, 1.0], n)
+    t[:, nb.T_REASON] = rng.integers(0, 7, n)
+    t[::5, nb.T_NOTIONAL] = 0.0
+    t[::11, nb.T_PNL] = np.nan
+    tt = np.sort(rng.integers(0, 2**60, (n, nb.N_TRD_T)), axis=1)
+    tt[3, nb.TT_ENTRY] = np.iinfo(np.int64).min  # NaT
+    got = trade_rows(t, tt, ["X"])
+    expect = _numpy_trades(t, tt)
+    pd.testing.assert_frame_equal(got, expect, check_exact=True)
+    assert pd.isna(got["duration"][3])
+    pd.testing.assert_frame_equal(trade_rows(t[:0], tt[:0], ["X"]), _numpy_trades(t[:0], tt[:0]),
+                                  check_exact=True)
+
+
+def _numpy_trades(t: np.ndarray, tt: np.ndarray) -> pd.DataFrame:
+    """The trades frame as NumPy and pandas column operations build it (the reference)."""
+    entry, exit_ = to_time(tt[:, nb.TT_ENTRY]), to_time(tt[:, nb.TT_EXIT])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ret = np.where(t[:, nb.T_NOTIONAL] > 0, t[:, nb.T_PNL] / t[:, nb.T_NOTIONAL], 0.0)
+    return pd.DataFrame({
+        "symbol": labels(["X"], t[:, nb.T_SYM]),
+        "direction": t[:, nb.T_DIR].astype(int), "size": t[:, nb.T_SIZE],
+        "entry_time": entry, "entry_price": t[:, nb.T_ENTRY],
+        "exit_time": exit_, "exit_price": t[:, nb.T_EXIT],
+        "pnl": t[:, nb.T_PNL], "return_pct": ret, "fees": t[:, nb.T_FEES],
+        "mae": t[:, nb.T_MAE], "mfe": t[:, nb.T_MFE], "duration": exit_ - entry,
+        "exit_reason": labels(REASONS, t[:, nb.T_REASON]),
+    })

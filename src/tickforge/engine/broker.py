@@ -228,27 +228,23 @@ class Book:
 
     def orders_frame(self) -> pd.DataFrame:
         n = int(self.acct[nb.A_NORD])
-        o, ot = self.arrays[4][:n], self.arrays[5][:n]
-        kind = o[:, nb.O_KIND].astype(np.int64)
-        is_target = kind == nb.K_TARGET
-        mode_code = np.where(is_target, np.where(o[:, nb.O_TMODE] == 1, 1, 2), 0)
-        return pd.DataFrame({
+        fl, it = np.empty((n, 7)), np.empty((n, 9), np.int64)
+        frames_nb.order_block(self.arrays[4], self.arrays[5], fl, it)
+        return pd.DataFrame({  # columns of fresh blocks: no copy, no consolidation
             "order_id": np.arange(n),
-            "symbol": labels(self.symbols, o[:, nb.O_SYM]),
-            "created": to_time(ot[:, nb.OT_CREATED]),
-            "kind": labels(KINDS, kind),
-            "side": o[:, nb.O_SIDE].astype(int),
-            "size": np.where(is_target, o[:, nb.O_FILLED], o[:, nb.O_SIZE0]),
-            "target": np.where(is_target, o[:, nb.O_SIZE0], np.nan),
-            "target_mode": labels(TARGET_MODES, mode_code, empty_dtype="str"),
-            "limit_price": o[:, nb.O_LIMIT], "stop_price": o[:, nb.O_STOP],
-            "tif": labels(TIFS, o[:, nb.O_TIF]),
-            "status": labels(STATUSES, o[:, nb.O_STATUS]),
-            "filled_size": o[:, nb.O_FILLED],
-            "avg_fill_price": np.where(o[:, nb.O_FILLED] > 0, o[:, nb.O_AVG], np.nan),
-            "fees": o[:, nb.O_FEES], "updated": to_time(ot[:, nb.OT_UPDATED]),
-            "parent_id": o[:, nb.O_PARENT].astype(int),
-        })
+            "symbol": labels(self.symbols, it[:, 6]),
+            "created": to_time(it[:, 7]),
+            "kind": labels(KINDS, it[:, 2]),
+            "side": it[:, 0],
+            "size": fl[:, 0], "target": fl[:, 1],
+            "target_mode": labels(TARGET_MODES, it[:, 3], empty_dtype="str"),
+            "limit_price": fl[:, 2], "stop_price": fl[:, 3],
+            "tif": labels(TIFS, it[:, 4]),
+            "status": labels(STATUSES, it[:, 5]),
+            "filled_size": fl[:, 4], "avg_fill_price": fl[:, 5],
+            "fees": fl[:, 6], "updated": to_time(it[:, 8]),
+            "parent_id": it[:, 1],
+        }, copy=False)
 
 
 def projected_rows(used: int, share: float) -> int:
@@ -268,7 +264,7 @@ def labels(names: list[str], codes: np.ndarray, empty_dtype: str = "float64") ->
     """``names[code]`` for every code, as pandas' ``str`` dtype, gathered by Arrow in one
     take (no per-row Python). No rows give an ``empty_dtype`` column: float64 is what
     pandas makes of an empty list in a frame (the dtype these columns always had)."""
-    codes = np.asarray(codes).astype(np.int64)
+    codes = np.asarray(codes, dtype=np.int64)  # no copy when they are int64 already
     if not codes.size:
         return pd.Series(np.empty(0), dtype=empty_dtype)
     if len(names) == 1:  # one symbol: every code is 0
@@ -302,16 +298,15 @@ def tile(out: np.ndarray, unit: bytes, reps: int = 4096) -> None:
 
 
 def trade_rows(t: np.ndarray, tt: np.ndarray, symbols: list[str]) -> pd.DataFrame:
-    entry, exit_ = to_time(tt[:, nb.TT_ENTRY]), to_time(tt[:, nb.TT_EXIT])
-    notional = t[:, nb.T_NOTIONAL]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ret = np.where(notional > 0, t[:, nb.T_PNL] / notional, 0.0)
-    return pd.DataFrame({
-        "symbol": labels(symbols, t[:, nb.T_SYM]),
-        "direction": t[:, nb.T_DIR].astype(int), "size": t[:, nb.T_SIZE],
-        "entry_time": entry, "entry_price": t[:, nb.T_ENTRY],
-        "exit_time": exit_, "exit_price": t[:, nb.T_EXIT],
-        "pnl": t[:, nb.T_PNL], "return_pct": ret, "fees": t[:, nb.T_FEES],
-        "mae": t[:, nb.T_MAE], "mfe": t[:, nb.T_MFE], "duration": exit_ - entry,
-        "exit_reason": labels(REASONS, t[:, nb.T_REASON]),
-    })
+    n = t.shape[0]
+    fl, it = np.empty((n, 8)), np.empty((n, 6), np.int64)
+    frames_nb.trade_block(t, tt, fl, it)
+    return pd.DataFrame({  # columns of fresh blocks: no copy, no consolidation
+        "symbol": labels(symbols, it[:, 1]),
+        "direction": it[:, 0], "size": fl[:, 0],
+        "entry_time": to_time(it[:, 3]), "entry_price": fl[:, 1],
+        "exit_time": to_time(it[:, 4]), "exit_price": fl[:, 2],
+        "pnl": fl[:, 3], "return_pct": fl[:, 4], "fees": fl[:, 5],
+        "mae": fl[:, 6], "mfe": fl[:, 7], "duration": pd.Series(it[:, 5].view("m8[ns]")),
+        "exit_reason": labels(REASONS, it[:, 2]),
+    }, copy=False)
