@@ -836,7 +836,7 @@ def step(book: Book, ev: Events, i: int) -> None:
     step_matching(book, ev, i, False)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def target_event(book: Book, ev: Events, i: int) -> None:
     """:func:`step` with the fill chain inlined (:data:`FILL_HOSTS`) for an event whose only
     working order is an eligible target order (:func:`lone_target`); any other event takes
@@ -1079,8 +1079,8 @@ def lean_done(qs: QState, qc: QConst, ln: Lean, count: int, prev: float) -> QSta
     return (cash, seq + count, n_eq, nextb, lastts, bid, ask, prev, vol, 1.0, mae, mfe)
 
 
-# Events a lean stretch takes in one go (its signal pass, then its bookkeeping pass): the
-# arrays of a block stay in L1 between the two passes.
+# Events a lean stretch takes in one go (its signal pass, then its extremes and bookkeeping
+# passes): the arrays of a block stay in L1 between the passes.
 LEAN_BLOCK = 2048
 
 
@@ -1100,6 +1100,19 @@ def lean_reach(ln: Lean, qc: QConst, ts_a: np.ndarray, i0: int, i1: int) -> int:
         else:
             lo = mid + 1
     return lo
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def extremes(ev: Events, i0: int, i1: int, ext: Extremes) -> Extremes:
+    """``ext`` (:data:`Extremes`) updated with the events ``i0 .. i1 - 1``, in order: the
+    same values :func:`lean_event` takes event by event."""
+    h_a, l_a, sp_a = ev[3], ev[4], ev[7]
+    lo_min, h_max, ls_min, hs_max = ext
+    for i in range(i0, i1):
+        h, lo, sp = h_a[i], l_a[i], sp_a[i]
+        lo_min, h_max = min(lo_min, lo), max(h_max, h)
+        ls_min, hs_max = min(ls_min, lo + sp), max(hs_max, h + sp)
+    return lo_min, h_max, ls_min, hs_max
 
 
 @njit(cache=True, _nrt=False, inline="always")

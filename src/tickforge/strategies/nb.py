@@ -575,10 +575,10 @@ def still_clear(order: int, a: float, b: float, same: float, n_min: float) -> bo
     return order == -1 and b > a * CLEAR and a > 1e-300
 
 
-@njit(cache=True, _nrt=False, inline="always")
-def pair_scan(ev: tuple[np.ndarray, ...], half: float, short: bool, p: SteadyPair,
-              rf: np.ndarray, rs: np.ndarray, qc: core.QConst, i0: int, i1: int,
-              ext: core.Extremes) -> tuple[int, SteadyPair, float, core.Extremes]:
+@njit(cache=True, _nrt=False)
+def pair_scan(c_a: np.ndarray, sp_a: np.ndarray, half: float, short: bool, p: SteadyPair,
+              rf: np.ndarray, rs: np.ndarray, band_lo: float, band_hi: float, i0: int,
+              i1: int) -> tuple[int, SteadyPair, float]:
     """The signal pass of a lean stretch (:func:`scan_ok`): :func:`pair_next` over the
     events from ``i0`` to ``i1`` (:func:`engine.nb.lean_reach`) while their marks need no
     margin check (inside :func:`engine.nb.margin_band`'s band) and their values are >= 0;
@@ -586,15 +586,12 @@ def pair_scan(ev: tuple[np.ndarray, ...], half: float, short: bool, p: SteadyPai
     both), or at ``i1``. The same sums bit for bit, on unpacked state: no negative value
     enters, so the counts of negative values stay 0; one run of equal values serves both
     means; runs of events end where a ring wraps, so the ring positions need no test per
-    event. Besides, it takes the price extremes of the events it passes (``ext``: min low,
-    max high, min low + spread, max high + spread; :data:`engine.nb.Extremes`) from values it
-    loads anyway. All this is off the sums' dependency chains, so the loop runs close to
-    their speed."""
-    h_a, l_a, c_a, sp_a = ev[3], ev[4], ev[5], ev[7]
-    lo_min, h_max, ls_min, hs_max = ext
+    event. A function of its own, called once per block, with nothing else in its loop
+    (the price extremes are taken after it, :func:`engine.nb.extremes`): inlined into the
+    run loop, or with more live values, the compiler kept the sums' compensations on the
+    stack, a store and a load on their dependency chains every event."""
     nf, ns = rf.shape[0], rs.shape[0]
     inv_f, inv_s, n_min = 1.0 / nf, 1.0 / ns, float(min(nf, ns))
-    band_lo, band_hi = qc[9], qc[10]
     (tot_f, add_f, rem_f, same, neg_f, kf), (tot_s, add_s, rem_s, _, neg_s, ks), pv, order = p
     i, sig, go = i0, math.nan, True
     while go and i < i1:
@@ -605,9 +602,6 @@ def pair_scan(ev: tuple[np.ndarray, ...], half: float, short: bool, p: SteadyPai
             if not (v >= 0.0 and c >= band_lo and c + sp <= band_hi):
                 go = False
                 break
-            h, lo = h_a[i], l_a[i]
-            lo_min, h_max = min(lo_min, lo), max(h_max, h)
-            ls_min, hs_max = min(ls_min, lo + sp), max(hs_max, h + sp)
             tot_f, add_f, rem_f = kahan_move(tot_f, add_f, rem_f, rf[kf], v)
             tot_s, add_s, rem_s = kahan_move(tot_s, add_s, rem_s, rs[ks], v)
             rf[kf], rs[ks] = v, v
@@ -626,7 +620,7 @@ def pair_scan(ev: tuple[np.ndarray, ...], half: float, short: bool, p: SteadyPai
         kf = 0 if kf == nf else kf
         ks = 0 if ks == ns else ks
     return i, ((tot_f, add_f, rem_f, same, neg_f, kf), (tot_s, add_s, rem_s, same, neg_s, ks),
-               pv, order), sig, (lo_min, h_max, ls_min, hs_max)
+               pv, order), sig
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -635,8 +629,9 @@ def steady_lean_loop(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], h
                      qs: core.QState, qc: core.QConst, i0: int,
                      i1: int) -> tuple[int, SteadyPair, float, bool, core.QState]:
     """:func:`steady_loop` on the core's lean quiet state (:func:`engine.nb.lean_ok`): blocks
-    of events that need no check take two passes (:func:`pair_scan`, then
-    :func:`engine.nb.lean_span`); from the first event that needs one, one event at a time."""
+    of events that need no check take three passes (:func:`pair_scan`, then the price
+    extremes and :func:`engine.nb.lean_span`); from the first event that needs one, one
+    event at a time."""
     cfg, eq, eq_t = book[10], book[8], book[9]
     ts_a, h_a, l_a, c_a, sp_a = ev[0], ev[3], ev[4], ev[5], ev[7]
     inv_f, inv_s = 1.0 / rf.shape[0], 1.0 / rs.shape[0]
@@ -644,8 +639,8 @@ def steady_lean_loop(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], h
     i, sig, have = i0, math.nan, False
     while i < i1 and scan_ok(p):
         e = core.lean_reach(ln, qc, ev[0], i, i1)
-        k, p, sig, ext = pair_scan(ev, half, short, p, rf, rs, qc, i, e, ln[5:])
-        ln = core.lean_span(ln, qs, qc, eq, eq_t, ev, i, k, ext)
+        k, p, sig = pair_scan(ev[5], ev[7], half, short, p, rf, rs, qc[9], qc[10], i, e)
+        ln = core.lean_span(ln, qs, qc, eq, eq_t, ev, i, k, core.extremes(ev, i, k, ln[5:]))
         stop = k < e or k == i or not math.isnan(sig)  # a check, no room, or a signal
         i = k
         if stop:
