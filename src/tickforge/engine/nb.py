@@ -1085,21 +1085,33 @@ LEAN_BLOCK = 2048
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def lean_reach(ln: Lean, qc: QConst, ts_a: np.ndarray, i0: int, i1: int) -> int:
-    """End of the events from ``i0`` (at most :data:`LEAN_BLOCK` of them) before the day roll
-    and before the equity table could fill (each event adds at most one row). Events are in
-    time order (:class:`engine.data.Events`), so the day roll is found by bisection."""
-    e = min(i1, i0 + LEAN_BLOCK, i0 + qc[8] - ln[0] + 1)
-    if e <= i0 or ts_a[e - 1] < qc[7]:
-        return e
-    lo, hi = i0, e - 1  # the first event at or past the roll is in [lo, hi]
-    while lo < hi:
+def lean_reach(ln: Lean, qc: QConst, i0: int, i1: int) -> int:
+    """End of the events from ``i0`` (at most :data:`LEAN_BLOCK` of them) before the equity
+    table could fill (each event adds at most one row). The day roll is the scan's own stop
+    (a test per event on times it loads anyway: finding it here read a time up to a block
+    ahead, a cache miss every time a scan started)."""
+    return min(i1, i0 + LEAN_BLOCK, i0 + qc[8] - ln[0] + 1)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def first_at(ts_a: np.ndarray, t: int, i1: int, when: int) -> int:
+    """The first event from ``t`` to ``i1`` whose time is >= ``when`` (``i1`` if none):
+    galloping then bisection over the time-ordered events, so far-apart samples cost a
+    few probes, not a pass."""
+    if t >= i1 or ts_a[t] >= when:
+        return t
+    lo, step = t, 1  # ts_a[lo] < when
+    while lo + step < i1 and ts_a[lo + step] < when:
+        lo += step
+        step *= 2
+    hi = min(lo + step, i1)  # the answer is in (lo, hi]
+    while hi - lo > 1:
         mid = (lo + hi) // 2
-        if ts_a[mid] >= qc[7]:
-            hi = mid
+        if ts_a[mid] < when:
+            lo = mid
         else:
-            lo = mid + 1
-    return lo
+            hi = mid
+    return hi
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -1121,15 +1133,14 @@ def lean_span(ln: Lean, qs: QState, qc: QConst, eq: np.ndarray, eq_t: np.ndarray
     """:func:`lean_event` over the events ``i0 .. i1 - 1`` (all quiet, checked by the caller)
     whose price extremes ``ext`` the caller already took: the same samples, with the marks
     of the event before each sample read back from the events instead of carried. Between
-    samples only the times are read, in a loop with nothing else in it."""
+    samples only a few times are read (:func:`first_at`)."""
     if i1 <= i0:
         return ln
     ts_a, c_a, sp_a = ev[0], ev[5], ev[7]
     n_eq, nextb, lastts, bid, ask = ln[0], ln[1], ln[2], ln[3], ln[4]
     t = i0
     while True:
-        while t < i1 and ts_a[t] < nextb:
-            t += 1
+        t = first_at(ts_a, t, i1, nextb)
         if t == i1:
             break
         if t > i0:

@@ -576,20 +576,21 @@ def still_clear(order: int, a: float, b: float, same: float, n_min: float) -> bo
 
 
 @njit(cache=True, _nrt=False)
-def pair_scan(c_a: np.ndarray, sp_a: np.ndarray, half: float, short: bool, p: SteadyPair,
-              rf: np.ndarray, rs: np.ndarray, band_lo: float, band_hi: float, i0: int,
-              i1: int) -> tuple[int, SteadyPair, float]:
+def pair_scan(ts_a: np.ndarray, c_a: np.ndarray, sp_a: np.ndarray, half: float, short: bool,
+              p: SteadyPair, rf: np.ndarray, rs: np.ndarray, band_lo: float, band_hi: float,
+              roll: int, i0: int, i1: int) -> tuple[int, SteadyPair, float]:
     """The signal pass of a lean stretch (:func:`scan_ok`): :func:`pair_next` over the
-    events from ``i0`` to ``i1`` (:func:`engine.nb.lean_reach`) while their marks need no
-    margin check (inside :func:`engine.nb.margin_band`'s band) and their values are >= 0;
-    stops after the first signal, before an event that fails either test (a NaN fails
-    both), or at ``i1``. The same sums bit for bit, on unpacked state: no negative value
-    enters, so the counts of negative values stay 0; one run of equal values serves both
-    means; runs of events end where a ring wraps, so the ring positions need no test per
-    event. A function of its own, called once per block, with nothing else in its loop
-    (the price extremes are taken after it, :func:`engine.nb.extremes`): inlined into the
-    run loop, or with more live values, the compiler kept the sums' compensations on the
-    stack, a store and a load on their dependency chains every event."""
+    events from ``i0`` to ``i1`` (:func:`engine.nb.lean_reach`) while they come before the
+    day roll (time ``roll``), their marks need no margin check (inside
+    :func:`engine.nb.margin_band`'s band) and their values are >= 0; stops after the first
+    signal, before an event that fails a test (a NaN fails two), or at ``i1``. The same
+    sums bit for bit, on unpacked state: no negative value enters, so the counts of
+    negative values stay 0; one run of equal values serves both means; runs of events end
+    where a ring wraps, so the ring positions need no test per event. A function of its
+    own, called once per block, with nothing else in its loop (the price extremes are
+    taken after it, :func:`engine.nb.extremes`): inlined into the run loop, or with more
+    live values, the compiler kept the sums' compensations on the stack, a store and a
+    load on their dependency chains every event."""
     nf, ns = rf.shape[0], rs.shape[0]
     inv_f, inv_s, n_min = 1.0 / nf, 1.0 / ns, float(min(nf, ns))
     (tot_f, add_f, rem_f, same, neg_f, kf), (tot_s, add_s, rem_s, _, neg_s, ks), pv, order = p
@@ -599,7 +600,7 @@ def pair_scan(c_a: np.ndarray, sp_a: np.ndarray, half: float, short: bool, p: St
         while i < stop:
             c, sp = c_a[i], sp_a[i]
             v = c + half * sp if half != 0.0 else c
-            if not (v >= 0.0 and c >= band_lo and c + sp <= band_hi):
+            if not (v >= 0.0 and c >= band_lo and c + sp <= band_hi and ts_a[i] < roll):
                 go = False
                 break
             tot_f, add_f, rem_f = kahan_move(tot_f, add_f, rem_f, rf[kf], v)
@@ -638,8 +639,9 @@ def steady_lean_loop(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], h
     ln = core.lean_start(qs)
     i, sig, have = i0, math.nan, False
     while i < i1 and scan_ok(p):
-        e = core.lean_reach(ln, qc, ev[0], i, i1)
-        k, p, sig = pair_scan(ev[5], ev[7], half, short, p, rf, rs, qc[9], qc[10], i, e)
+        e = core.lean_reach(ln, qc, i, i1)
+        k, p, sig = pair_scan(ev[0], ev[5], ev[7], half, short, p, rf, rs, qc[9], qc[10], qc[7],
+                              i, e)
         ln = core.lean_span(ln, qs, qc, eq, eq_t, ev, i, k, core.extremes(ev, i, k, ln[5:]))
         stop = k < e or k == i or not math.isnan(sig)  # a check, no room, or a signal
         i = k
