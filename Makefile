@@ -29,7 +29,8 @@ lint: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-bench: venv
+bench: venv web
+	sh scripts/ensure-chromium.sh
 	$(BIN)/python benchmarks/run.py
 
 WEB_STAMP := web/node_modules/.installed-stamp
