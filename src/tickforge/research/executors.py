@@ -229,9 +229,11 @@ def task_token(task: Task, ref: DataRef, payload: Any) -> str:
 
 def batch_key(prefix: str, batch: Batch) -> str:
     """A deterministic key of one batch: equal batches of one task and data share it (Dask
-    then runs them once), and a batch rerun after a lost worker keeps it."""
-    digest = hashlib.sha1(json.dumps(batch, sort_keys=True, default=repr).encode())
-    return f"tickforge-batch-{prefix}-{digest.hexdigest()}"
+    then runs them once), and a batch rerun after a lost worker keeps it. Named like
+    Dask's own keys (``function-token``), so dashboards group the sweep's tasks."""
+    digest = hashlib.sha1(prefix.encode() + json.dumps(batch, sort_keys=True,
+                                                       default=repr).encode())
+    return f"run_batch-{digest.hexdigest()}"
 
 
 def make_executor(scheduler: str | None = None, workers: int | None = None) -> Executor:
