@@ -1052,13 +1052,20 @@ def lean_event(ln: Lean, qs: QState, qc: QConst, eq: np.ndarray, eq_t: np.ndarra
                h: float, lo: float, c: float, sp: float) -> Lean:
     """:func:`quiet_event` on lean state: the equity sample (same arithmetic, conversion
     rate ``const``), then the extremes."""
-    n_eq, nextb, lastts, bid, ask, lo_min, h_max, ls_min, hs_max = ln
+    n_eq, nextb, lastts, bid, ask = ln[0], ln[1], ln[2], ln[3], ln[4]
     if ts >= nextb:
         sample_row(eq, eq_t, n_eq, qs[0], qc[0], qc[1], qc[2], qc[4], bid, ask, lastts)
         n_eq += 1
         nextb = next_bucket(ts, qc[5])
-    return (n_eq, nextb, ts, c, c + sp, min(lo_min, lo), max(h_max, h), min(ls_min, lo + sp),
-            max(hs_max, h + sp))
+    return (n_eq, nextb, ts, c, c + sp, *widen(ln[5:], h, lo, sp))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def widen(ext: Extremes, h: float, lo: float, sp: float) -> Extremes:
+    """The price extremes ``ext`` (:data:`Extremes`) with one more event's high, low and
+    spread: what :func:`lean_event` and :func:`extremes` take per event."""
+    lo_min, h_max, ls_min, hs_max = ext
+    return min(lo_min, lo), max(h_max, h), min(ls_min, lo + sp), max(hs_max, h + sp)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -1116,15 +1123,12 @@ def first_at(ts_a: np.ndarray, t: int, i1: int, when: int) -> int:
 
 @njit(cache=True, _nrt=False, inline="always")
 def extremes(ev: Events, i0: int, i1: int, ext: Extremes) -> Extremes:
-    """``ext`` (:data:`Extremes`) updated with the events ``i0 .. i1 - 1``, in order: the
-    same values :func:`lean_event` takes event by event."""
+    """``ext`` (:data:`Extremes`) widened by the events ``i0 .. i1 - 1``, in order, as
+    :func:`lean_event` widens it event by event."""
     h_a, l_a, sp_a = ev[3], ev[4], ev[7]
-    lo_min, h_max, ls_min, hs_max = ext
     for i in range(i0, i1):
-        h, lo, sp = h_a[i], l_a[i], sp_a[i]
-        lo_min, h_max = min(lo_min, lo), max(h_max, h)
-        ls_min, hs_max = min(ls_min, lo + sp), max(hs_max, h + sp)
-    return lo_min, h_max, ls_min, hs_max
+        ext = widen(ext, h_a[i], l_a[i], sp_a[i])
+    return ext
 
 
 @njit(cache=True, _nrt=False, inline="always")
