@@ -129,12 +129,22 @@ SMA_BLOCK = 4096
 
 @njit(cache=True)
 def sma_targets(fast: np.ndarray, slow: np.ndarray, short: bool, size: float,
-                st: np.ndarray, out: np.ndarray, i0: int) -> None:
+                st: np.ndarray, out: np.ndarray, i0: int, ev: Events) -> None:
     """Targets of ``sma_cross`` for the events ``i0 .. i0 + len(out) - 1`` from precomputed
     means: ``cross_step`` x size, as ``sizing.targets_from_signals`` does for the equity and
-    units modes; ``st`` carries the last pair of means from block to block."""
+    units modes; ``st`` carries the last pair of means from block to block (in locals
+    here: stored and reloaded every event, it was a sixth of the run). A decision's order
+    fills at the next event, whose symbol, open and volume the quiet stretches never read:
+    their lines are prefetched now, up to a block ahead, instead of missed then."""
+    pf, ps = st[0], st[1]
     for k in range(out.shape[0]):
-        out[k] = snb.cross_step(st, 0, fast[i0 + k], slow[i0 + k], short) * size
+        f, s = fast[i0 + k], slow[i0 + k]
+        sig = snb.cross_of(pf, ps, f, s, short)
+        pf, ps = f, s
+        if not math.isnan(sig):
+            core.prefetch_step(ev, i0 + k + 1)
+        out[k] = sig * size
+    st[0], st[1] = pf, ps
 
 
 @njit(cache=True, inline="always")
@@ -156,7 +166,7 @@ def run_sma_book(ev: Events, fast: np.ndarray, slow: np.ndarray, short: bool, si
     while b0 < n:
         b1 = min(n, b0 + buf.shape[0])
         targets = buf[:b1 - b0]
-        sma_targets(fast, slow, short, size, st, targets, b0)
+        sma_targets(fast, slow, short, size, st, targets, b0, ev)
         book = run_span(events_slice(ev, b0, b1), targets, tmode, book)
         b0 = b1
     core.finish(book)

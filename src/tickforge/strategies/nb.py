@@ -112,6 +112,12 @@ def cross_step(st: np.ndarray, b: int, f: float, s: float, short: bool) -> float
     ps = st[b + 1]
     st[b] = f
     st[b + 1] = s
+    return cross_of(pf, ps, f, s, short)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def cross_of(pf: float, ps: float, f: float, s: float, short: bool) -> float:
+    """:func:`cross_step` on scalars: the pair ``(pf, ps)`` before, ``(f, s)`` now."""
     if pf < ps and f > s:
         return 1.0
     if pf > ps and f < s:
@@ -642,6 +648,8 @@ def steady_lean_loop(book: tuple[np.ndarray, ...], ev: tuple[np.ndarray, ...], h
         e = core.lean_reach(ln, qc, i, i1)
         k, p, sig = pair_scan(ev[0], ev[5], ev[7], half, short, p, rf, rs, qc[9], qc[10], qc[7],
                               i, e)
+        if not math.isnan(sig):  # the next event steps: fetch its lines during the passes
+            core.prefetch_step(ev, k)
         ln = core.lean_span(ln, qs, qc, eq, eq_t, ev, i, k, core.extremes(ev, i, k, ln[5:]))
         stop = k < e or k == i or not math.isnan(sig)  # a check, no room, or a signal
         i = k
