@@ -4,7 +4,8 @@ Nothing here re-implements execution or metrics: each parameter set builds a fre
 runs ``engine.nb.run_targets`` (the single backtest's loop) and ``engine.nb.finish``, and
 its metrics come from ``engine.metrics_nb.book_metrics`` (what ``Result.metrics`` uses).
 SMA crossover targets come from shared rolling means (``strategies.nb.rolling_mean_into``)
-and ``strategies.nb.cross_step``, the per-event functions of the built-in ``sma_cross``.
+and ``strategies.nb.cross_of`` (``cross_step`` on scalars), the per-event functions of the
+built-in ``sma_cross``.
 So a sweep row equals the single backtest bit for bit, by construction.
 
 Parallelism: ``prange`` over worker slots; each slot reuses its book tables and its block
@@ -131,7 +132,7 @@ SMA_BLOCK = 4096
 def sma_targets(fast: np.ndarray, slow: np.ndarray, short: bool, size: float,
                 st: np.ndarray, out: np.ndarray, i0: int, ev: Events) -> None:
     """Targets of ``sma_cross`` for the events ``i0 .. i0 + len(out) - 1`` from precomputed
-    means: ``cross_step`` x size, as ``sizing.targets_from_signals`` does for the equity and
+    means: ``cross_of`` x size, as ``sizing.targets_from_signals`` does for the equity and
     units modes; ``st`` carries the last pair of means from block to block (in locals
     here: stored and reloaded every event, it was a sixth of the run). A decision's order
     fills at the next event, whose symbol, open and volume the quiet stretches never read:
