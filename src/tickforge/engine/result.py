@@ -17,24 +17,68 @@ Column contracts (all timestamps are tz-aware UTC pandas datetimes):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
 from tickforge.config import BacktestConfig
 
+FRAMES = ("equity", "trades", "orders", "prices")
 
-@dataclass
+
+class FrameSource(Protocol):
+    """Builds a finished run's frames (e.g. the book: ``run.BookFrames``)."""
+
+    def frame(self, name: str, result: Result) -> pd.DataFrame: ...
+
+
 class Result:
-    config: BacktestConfig
-    equity: pd.DataFrame
-    trades: pd.DataFrame
-    orders: pd.DataFrame
-    metrics: dict[str, float]
-    prices: pd.DataFrame = field(default_factory=pd.DataFrame)
-    meta: dict[str, Any] = field(default_factory=dict)  # events processed, seconds, ...
+    """A backtest's outcome. The frames (``equity``, ``trades``, ``orders``, ``prices``) are
+    given, or built from ``source`` on first access and kept: a caller that reads only
+    ``metrics`` never pays for frames (20 M equity rows in bar mode take longer to build than
+    the run itself). Once every frame is built the source is let go."""
+
+    def __init__(self, config: BacktestConfig, metrics: dict[str, float], *,
+                 equity: pd.DataFrame | None = None, trades: pd.DataFrame | None = None,
+                 orders: pd.DataFrame | None = None, prices: pd.DataFrame | None = None,
+                 meta: dict[str, Any] | None = None, source: FrameSource | None = None) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.meta: dict[str, Any] = meta if meta is not None else {}  # events, seconds, ...
+        given = {"equity": equity, "trades": trades, "orders": orders, "prices": prices}
+        self._frames = {k: v for k, v in given.items() if v is not None}
+        self._source = source
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            src = self._source
+            self._frames[name] = src.frame(name, self) if src is not None else pd.DataFrame()
+            if len(self._frames) == len(FRAMES):
+                self._source = None
+        return self._frames[name]
+
+    @property
+    def equity(self) -> pd.DataFrame:
+        return self._frame("equity")
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        return self._frame("trades")
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        return self._frame("orders")
+
+    @property
+    def prices(self) -> pd.DataFrame:
+        return self._frame("prices")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (to a worker, a cache) with every frame built and no source."""
+        for name in FRAMES:
+            self._frame(name)
+        return self.__dict__.copy()
 
     @property
     def final_equity(self) -> float:
@@ -62,7 +106,7 @@ class Result:
         """Persist as Parquet + JSON (config, metrics) so it can be reloaded or served."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        for name in ("equity", "trades", "orders", "prices"):
+        for name in FRAMES:
             frame: pd.DataFrame = getattr(self, name)
             frame.to_parquet(folder / f"{name}.parquet")
         meta = {
@@ -81,13 +125,8 @@ class Result:
         if not (folder / "result.json").exists():
             raise TickforgeError("not a saved backtest result (no result.json)", file=str(folder))
         meta = json.loads((folder / "result.json").read_text())
-        frames = {
-            n: pd.read_parquet(folder / f"{n}.parquet")
-            for n in ("equity", "trades", "orders", "prices")
-        }
-        return cls(
-            config=BacktestConfig.model_validate(meta["config"]),
-            metrics=meta["metrics"],
-            meta=meta.get("meta", {}),
-            **frames,
-        )
+        equity, trades, orders, prices = (pd.read_parquet(folder / f"{n}.parquet")
+                                          for n in FRAMES)
+        return cls(config=BacktestConfig.model_validate(meta["config"]), metrics=meta["metrics"],
+                   equity=equity, trades=trades, orders=orders, prices=prices,
+                   meta=meta.get("meta", {}))

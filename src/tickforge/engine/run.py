@@ -271,18 +271,33 @@ def finish_result(config: BacktestConfig, book: Book | None, events: int, second
         raise ConfigError("no data in the selected range", field="start",
                           hint="check the symbols and the start/end dates")
     nb.finish(book.arrays)
-    equity = book.equity_frame()
-    trades = book.trades_frame()
-    bench = book.arrays[8][: len(equity), nb.E_BENCH].copy()
     metrics = run_metrics(config, book)
-    prices = pd.DataFrame({"ts": equity["ts"], "symbol": repeat_label(book.symbols[0], len(equity)),
-                           "price": bench}, copy=False)  # ts shared with equity (CoW)
     meta = {"events": events, "seconds": round(seconds, 6), "mode": kind,
             "events_per_second": events / seconds if seconds > 0 else 0.0,
             "fees": float(book.acct[nb.A_FEES]), "swap": float(book.acct[nb.A_SWAP]),
             "open_positions": int(np.count_nonzero(book.pos[:, nb.P_QTY]))}
-    return Result(config=config, equity=equity, trades=trades, orders=book.orders_frame(),
-                  metrics=metrics, prices=prices, meta=meta)
+    return Result(config=config, metrics=metrics, meta=meta, source=BookFrames(book))
+
+
+class BookFrames:
+    """A finished book's frames, each built when ``Result`` first asks for it."""
+
+    def __init__(self, book: Book) -> None:
+        self.book = book
+
+    def frame(self, name: str, result: Result) -> pd.DataFrame:
+        book = self.book
+        if name == "equity":
+            return book.equity_frame()
+        if name == "trades":
+            return book.trades_frame()
+        if name == "orders":
+            return book.orders_frame()
+        equity = result.equity  # prices: the benchmark series on the equity rows
+        bench = book.arrays[8][: len(equity), nb.E_BENCH].copy()
+        return pd.DataFrame({"ts": equity["ts"], "price": bench,
+                             "symbol": repeat_label(book.symbols[0], len(equity))},
+                            columns=["ts", "symbol", "price"], copy=False)
 
 
 def periods_per_year(config: BacktestConfig, equity_ns: np.ndarray) -> float:
