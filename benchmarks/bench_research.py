@@ -166,8 +166,8 @@ def sweep_rows(quick: bool) -> list[dict[str, Any]]:
     rows.append({"area": AREA, "name": "sweep 1,000 SMA sets x 200k 1-min bars, scaled to the "
                  "issue's machine", "value": scaled, "unit": "s", "peer": "vectorbt",
                  "peer_value": peer, "target": "< 2 s", "ok": scaled < 2.0,
-                 "note": f"measured {ours:.3g} s x {peer:.3g} / {REF_VBT:g} (vectorbt here / "
-                         "there: issue #4 says about 125 s); an estimate"})
+                 "note": f"measured {ours:.3g} s x {REF_VBT:g} / {peer:.3g} (vectorbt's "
+                         "seconds there, as issue #4 states them / in this run); an estimate"})
     bt_sets = pairs(grid(50))[:: 25 if quick else 10]
     bt_data = data.head(20_000)
     bt_peer = time_backtesting(bt_data, bt_sets) * n_sets / len(bt_sets) * n_bars / len(bt_data)

@@ -47,7 +47,7 @@ def fmt(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def to_markdown(rows: list[dict], seconds: float) -> str:
+def to_markdown(rows: list[dict], seconds: float, kept: set | None = None) -> str:
     head = [
         "# Benchmarks",
         "",
@@ -58,6 +58,11 @@ def to_markdown(rows: list[dict], seconds: float) -> str:
         "or peer ÷ tickforge (time), so > 1 is better for tickforge.",
         "",
     ]
+    if kept:  # --keep: some areas were not measured by this run
+        head[2:3] = [head[2].replace(f"took {seconds:.0f} s.", f"took {seconds:.0f} s for the "
+                                     "areas it ran; the rows of "
+                                     + ", ".join(sorted(kept))
+                                     + " are those of the last run that measured them.")]
     areas: dict[str, list[dict]] = {}
     for row in rows:
         areas.setdefault(row.get("area", "misc"), []).append(row)
@@ -150,9 +155,11 @@ def main() -> int:
             print("  ", json.dumps(row, default=str), flush=True)
         (saved / f"{path.stem}.json").write_text(json.dumps(got, default=str))
         rows += got
+    ran = {r.get("area") for r in rows}
     if args.keep:
-        rows = merge_saved(rows, saved, ran={r.get("area") for r in rows})
-    Path(args.out).write_text(to_markdown(rows, time.perf_counter() - t0))
+        rows = merge_saved(rows, saved, ran=ran)
+    kept = {r.get("area") for r in rows} - ran
+    Path(args.out).write_text(to_markdown(rows, time.perf_counter() - t0, kept))
     print(f"wrote {args.out}")
     return 0
 
