@@ -36,7 +36,7 @@ def test_frames_are_built_on_first_access_and_kept() -> None:
     assert res.metrics["num_trades"] == (trades["exit_reason"] != "open").sum()
 
 
-def test_lazy_frames_equal_the_books_frames(result: Result) -> None:
+def test_lazy_frames_equal_the_books_frames() -> None:
     res = tf.backtest(walk(), "sma_cross", {"fast": 5, "slow": 20})
     book = res._source.book  # type: ignore[union-attr]
     pd.testing.assert_frame_equal(res.equity, book.equity_frame())
@@ -66,3 +66,15 @@ def test_saved_and_loaded_result_round_trips(result: Result, tmp_path: Path) -> 
     back = Result.load(result.save(tmp_path / "r"))
     for name in FRAMES:
         pd.testing.assert_frame_equal(getattr(back, name), getattr(result, name))
+
+
+def test_frames_read_after_later_runs_are_those_of_their_own_run() -> None:
+    """Frames built late come from their own finished book, untouched by runs after it."""
+    params = {"fast": 5, "slow": 20}
+    late = tf.backtest(walk(seed=3), "sma_cross", params)
+    at_once = tf.backtest(walk(seed=3), "sma_cross", params)
+    frames = {name: getattr(at_once, name) for name in FRAMES}
+    other = tf.backtest(walk(seed=4), "sma_cross", params)
+    assert not other.trades.equals(frames["trades"])
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(getattr(late, name), frames[name])

@@ -295,9 +295,9 @@ class BookFrames:
             return book.orders_frame()
         equity = result.equity  # prices: the benchmark series on the equity rows
         bench = book.arrays[8][: len(equity), nb.E_BENCH].copy()
-        return pd.DataFrame({"ts": equity["ts"], "price": bench,
-                             "symbol": repeat_label(book.symbols[0], len(equity))},
-                            columns=["ts", "symbol", "price"], copy=False)
+        return pd.DataFrame({"ts": equity["ts"], "symbol": repeat_label(book.symbols[0],
+                                                                         len(equity)),
+                             "price": bench}, copy=False)  # ts shared with equity (CoW)
 
 
 def periods_per_year(config: BacktestConfig, equity_ns: np.ndarray) -> float:
