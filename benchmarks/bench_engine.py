@@ -28,7 +28,7 @@ from tickforge.engine.strategy import Bar, Strategy
 FAST, SLOW = 50, 200
 # The machine the issue's targets were set on, as issue #3 describes it: a bare numba loop
 # ran about 380 M ticks/s there, backtesting.py 0.1-0.14 M bars/s (midpoint taken). These
-# shared machines change speed from session to session (the bare loop has measured 204 to
+# shared machines change speed from session to session (the bare loop has measured 166 to
 # 465 M/s), so ``scaled_rows`` also gives each absolute target's figure scaled by the peer
 # measured in the same run: an estimate of what the run gives on that machine.
 REF_BARE, REF_BTPY = 380.0, 0.12
