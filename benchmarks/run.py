@@ -48,21 +48,20 @@ def fmt(value: object) -> str:
 
 
 def to_markdown(rows: list[dict], seconds: float, kept: set | None = None) -> str:
+    took = f"took {seconds:.0f} s."
+    if kept:  # --keep: some areas were not measured by this run
+        took = (f"took {seconds:.0f} s for the areas it ran; the rows of "
+                f"{', '.join(sorted(kept))} are those of the last run that measured them.")
     head = [
         "# Benchmarks",
         "",
         f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
-        f"Python {platform.python_version()}; took {seconds:.0f} s.",
+        f"Python {platform.python_version()}; {took}",
         "Peers run in the same process and session; *ratio* = tickforge ÷ peer (throughput) "
         "or peer ÷ tickforge (time), so > 1 is better for tickforge.",
         "",
     ]
-    if kept:  # --keep: some areas were not measured by this run
-        head[2:3] = [head[2].replace(f"took {seconds:.0f} s.", f"took {seconds:.0f} s for the "
-                                     "areas it ran; the rows of "
-                                     + ", ".join(sorted(kept))
-                                     + " are those of the last run that measured them.")]
     areas: dict[str, list[dict]] = {}
     for row in rows:
         areas.setdefault(row.get("area", "misc"), []).append(row)
