@@ -46,7 +46,7 @@ _POW10 = np.array([10.0**k for k in range(23)])
 _POW10_INT = np.array([10**k for k in range(19)], np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def days_from_civil(y: int, m: int, d: int) -> int:
     """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
     y -= m <= 2
@@ -58,7 +58,7 @@ def days_from_civil(y: int, m: int, d: int) -> int:
     return era * 146097 + doe - 719468
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def days_in_month(y: int, m: int) -> int:
     if m == 2:
         leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
@@ -68,7 +68,7 @@ def days_in_month(y: int, m: int) -> int:
     return 31
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _digits(buf: np.ndarray, i: int, n: int, end: int) -> int:
     """Value of ``n`` ASCII digits at ``i`` (or -1 if any is missing / not a digit)."""
     if i + n > end:
@@ -82,7 +82,7 @@ def _digits(buf: np.ndarray, i: int, n: int, end: int) -> int:
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _civil_ns(y: int, mo: int, d: int, h: int, mi: int, s: int, memo: np.ndarray) -> int:
     """ns since epoch of a wall time, or -1 if a component is out of range.
 
@@ -98,7 +98,7 @@ def _civil_ns(y: int, mo: int, d: int, h: int, mi: int, s: int, memo: np.ndarray
     return memo[1] + (h * 3600 + mi * 60 + s) * _NS
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _fraction(buf: np.ndarray, i: int, end: int) -> tuple[int, int]:
     """Parse digits at ``i`` as a fraction of a second: (ns, next index)."""
     ns = 0
@@ -115,7 +115,7 @@ def _fraction(buf: np.ndarray, i: int, end: int) -> tuple[int, int]:
     return ns, i
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _trim(buf: np.ndarray, s: int, e: int) -> tuple[int, int]:
     while s < e and (buf[s] == 32 or buf[s] == 9 or buf[s] == 34):
         s += 1
@@ -124,7 +124,7 @@ def _trim(buf: np.ndarray, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ts_hist(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int]:
     """``YYYYMMDD HHMMSS[fff]`` (HistData) or a bare ``YYYYMMDD`` date, naive."""
     s, e = _trim(buf, s, e)
@@ -143,7 +143,7 @@ def ts_hist(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int
     return base + ms * 1_000_000, TS_NAIVE
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def ts_hist_fast(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int]:
     """``YYYYMMDD HHMMSSfff`` without helper calls (the HistData hot path); anything
     else goes to :func:`ts_hist`."""
@@ -175,7 +175,7 @@ def ts_hist_fast(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int
     return memo[1] + (h * 3600 + mi * 60 + sec) * _NS + ms * 1_000_000, TS_NAIVE
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _offset_ns(buf: np.ndarray, i: int, e: int) -> tuple[int, int]:
     """Parse ``Z``, ``±HH``, ``±HHMM`` or ``±HH:MM`` at i..e: (offset ns, status)."""
     if i == e:
@@ -199,7 +199,7 @@ def _offset_ns(buf: np.ndarray, i: int, e: int) -> tuple[int, int]:
     return sign * (hh * 3600 + mm * 60) * _NS, TS_AWARE
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _clock(buf: np.ndarray, i: int, e: int) -> tuple[int, int, int, int, int]:
     """``HH:MM[:SS[.f]]`` at i: (h, m, s, frac ns, next index); h = -1 if malformed."""
     h = _digits(buf, i, 2, e)
@@ -219,7 +219,7 @@ def _clock(buf: np.ndarray, i: int, e: int) -> tuple[int, int, int, int, int]:
     return h, mi, sec, frac, i
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ts_iso(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int]:
     """``YYYY-MM-DD[( |T)HH:MM[:SS[.f]]][Z|±HH[:MM]]`` (``/`` also accepted in the date)."""
     s, e = _trim(buf, s, e)
@@ -245,7 +245,7 @@ def ts_iso(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int]
     return base + frac - off, status
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ts_compact(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int]:
     """``YYYYMMDD HH:MM:SS[.fff]`` (TrueFX), naive."""
     s, e = _trim(buf, s, e)
@@ -259,7 +259,7 @@ def ts_compact(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, 
     return base + frac, TS_NAIVE
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ts_dmy(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int]:
     """``DD.MM.YYYY HH:MM:SS[.fff][ GMT±HHMM]`` (Dukascopy exports)."""
     s, e = _trim(buf, s, e)
@@ -279,7 +279,7 @@ def ts_dmy(buf: np.ndarray, s: int, e: int, memo: np.ndarray) -> tuple[int, int]
     return 0, TS_BAD
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def parse_ts(buf: np.ndarray, s: int, e: int, kind: int, memo: np.ndarray) -> tuple[int, int]:
     """Parse one timestamp field of ``kind``: (ns, status). ``memo``: int64[2] date cache."""
     if kind == K_TS_HIST:
@@ -296,7 +296,7 @@ def new_memo() -> np.ndarray:
     return np.zeros(2, np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _exponent(buf: np.ndarray, i: int, e: int) -> tuple[int, int]:
     """Parse an exponent ``[eE][+-]digits`` at i: (value, next index or -1 if bad)."""
     i += 1
@@ -315,7 +315,7 @@ def _exponent(buf: np.ndarray, i: int, e: int) -> tuple[int, int]:
     return sign * v, i
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _scale(mant: int, exp10: int) -> tuple[float, int]:
     if exp10 == 0:
         return float(mant), 0
@@ -326,7 +326,7 @@ def _scale(mant: int, exp10: int) -> tuple[float, int]:
     return 0.0, 2  # needs the exact Python path
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _digit_run(buf: np.ndarray, i: int, e: int, mant: int) -> tuple[int, int]:
     """Accumulate the digits at i into ``mant``: (mant, index after the digits)."""
     while i < e:
@@ -338,7 +338,7 @@ def _digit_run(buf: np.ndarray, i: int, e: int, mant: int) -> tuple[int, int]:
     return mant, i
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def parse_num(buf: np.ndarray, s: int, e: int) -> tuple[float, int]:
     """Parse a decimal number in buf[s:e]: (value, status 0 ok / 1 bad / 2 slow / 3 empty)."""
     s, e = _trim(buf, s, e)
@@ -369,7 +369,7 @@ def parse_num(buf: np.ndarray, s: int, e: int) -> tuple[float, int]:
     return (-v if neg else v), st
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _line_end(buf: np.ndarray, i: int) -> tuple[int, int]:
     """(end of content without CR, index of the newline or len(buf))."""
     n = len(buf)
@@ -382,7 +382,7 @@ def _line_end(buf: np.ndarray, i: int) -> tuple[int, int]:
     return e, j
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _is_blank(buf: np.ndarray, i: int, e: int) -> bool:
     for k in range(i, e):
         c = buf[k]
@@ -391,7 +391,7 @@ def _is_blank(buf: np.ndarray, i: int, e: int) -> bool:
     return True
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _field_end(buf: np.ndarray, p: int, n: int, delim: int) -> tuple[int, int]:
     """(end of the field at p without a CR, index of the delimiter / newline / n)."""
     q = p
@@ -403,7 +403,7 @@ def _field_end(buf: np.ndarray, p: int, n: int, delim: int) -> tuple[int, int]:
     return fe, q
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _parse_fields(buf: np.ndarray, i: int, delim: int, kinds: np.ndarray, slots: np.ndarray,
                   vals: np.ndarray, row: int, memo: np.ndarray) -> tuple[int, int, int, int]:
     """Parse one line's fields into ``vals[:, row]``: (ts, ts status, error, newline index)."""
@@ -484,21 +484,21 @@ def load_u64(typingctx, arr, idx):
     return sig, codegen
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _nondigits(w: np.uint64) -> np.uint64:
     """Bit 7 of every byte of ``w`` that is not an ASCII digit."""
     x = w ^ _ASCII0
     return (((x & _LOW7) + _PLUS) | x) & _HIGH
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _eight(x: np.uint64) -> int:
     """Value of 8 digit values (0-9, most significant in the lowest byte)."""
     x = x * _TEN + (x >> _U8)
     return np.int64((((x & _PAIR) * _MUL1) + (((x >> _U16) & _PAIR) * _MUL2)) >> _U32)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _run(buf: np.ndarray, i: int, n: int) -> tuple[int, int]:
     """The run of 0-7 digits at i: (value, count); count -1 if 8+ digits or too near the
     end of the buffer to read 8 bytes."""
@@ -514,7 +514,7 @@ def _run(buf: np.ndarray, i: int, n: int) -> tuple[int, int]:
     return _eight((w ^ _ASCII0) << np.uint64(64 - 8 * k)), k
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _uint(buf: np.ndarray, i: int, width: int) -> int:
     """Value of ``width`` ASCII digits at ``i`` (caller checked the bounds), -1 if not digits."""
     v = 0
@@ -526,7 +526,7 @@ def _uint(buf: np.ndarray, i: int, width: int) -> int:
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _day_ns(y: int, mo: int, d: int) -> int:
     """ns at 00:00 of a date, -1 if not a date."""
     if y < 0 or mo < 1 or mo > 12 or d < 1 or d > days_in_month(y, mo):
@@ -534,7 +534,7 @@ def _day_ns(y: int, mo: int, d: int) -> int:
     return days_from_civil(y, mo, d) * 86400 * _NS
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _memo_day(w1: np.uint64, w2: np.uint64, fmemo: np.ndarray) -> int:
     """The cached day of the date whose raw bytes are (w1, w2), -1 if not cached."""
     if np.int64(w1) == fmemo[0] and np.int64(w2) == fmemo[1]:
@@ -542,7 +542,7 @@ def _memo_day(w1: np.uint64, w2: np.uint64, fmemo: np.ndarray) -> int:
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _remember(w1: np.uint64, w2: np.uint64, day: int, fmemo: np.ndarray) -> int:
     if day >= 0:
         fmemo[0] = np.int64(w1)
@@ -551,7 +551,7 @@ def _remember(w1: np.uint64, w2: np.uint64, day: int, fmemo: np.ndarray) -> int:
     return day
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _hms_ns(h: int, mi: int, s: int) -> int:
     """ns since midnight, -1 if a component is out of range (60 s allowed, as above)."""
     if h > 23 or mi > 59 or s > 60:
@@ -559,7 +559,7 @@ def _hms_ns(h: int, mi: int, s: int) -> int:
     return (h * 3600 + mi * 60 + s) * _NS
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _clock_ns(buf: np.ndarray, i: int, n: int) -> tuple[int, int]:
     """``HH:MM:SS[.f]`` at i (f: 1-7 digits): (ns since midnight, next index), next -1 if
     not that shape."""
@@ -583,7 +583,7 @@ def _clock_ns(buf: np.ndarray, i: int, n: int) -> tuple[int, int]:
     return hms + frac * _POW10_INT[9 - k], j + 1 + k
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _offset_fast(buf: np.ndarray, i: int, n: int) -> tuple[int, int]:
     """``±HH``, ``±HHMM`` or ``±HH:MM`` at i: (offset ns, next index), next -1 if not."""
     if i + 3 > n or (buf[i] != 43 and buf[i] != 45):
@@ -603,7 +603,7 @@ def _offset_fast(buf: np.ndarray, i: int, n: int) -> tuple[int, int]:
     return (off if buf[i] == 43 else -off), j
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _ymd_day(buf: np.ndarray, i: int, fmemo: np.ndarray) -> int:
     """Day ns of ``YYYYMMDD`` at i (8 bytes readable), -1 if not a date."""
     w = load_u64(buf, i)
@@ -616,7 +616,7 @@ def _ymd_day(buf: np.ndarray, i: int, fmemo: np.ndarray) -> int:
     return _remember(w, w, _day_ns(ymd // 10000, ymd // 100 % 100, ymd % 100), fmemo)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _hist_fast(buf: np.ndarray, i: int, n: int, fmemo: np.ndarray) -> tuple[int, int, int]:
     """``YYYYMMDD HHMMSS[fff]`` at i: (ns, status, next index)."""
     if i + 18 > n or buf[i + 8] != 32:
@@ -642,7 +642,7 @@ def _hist_fast(buf: np.ndarray, i: int, n: int, fmemo: np.ndarray) -> tuple[int,
     return day + hms + ms * 1_000_000, TS_NAIVE, j
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _compact_fast(buf: np.ndarray, i: int, n: int, fmemo: np.ndarray) -> tuple[int, int, int]:
     """``YYYYMMDD HH:MM:SS[.f]`` at i: (ns, status, next index)."""
     if i + 17 > n or buf[i + 8] != 32:
@@ -654,7 +654,7 @@ def _compact_fast(buf: np.ndarray, i: int, n: int, fmemo: np.ndarray) -> tuple[i
     return day + clock, TS_NAIVE, j
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _zone(buf: np.ndarray, j: int, n: int, local: int) -> tuple[int, int, int]:
     """An optional ``Z`` / ``±HH[:MM]`` after a local time: (ns, status, next index)."""
     if j < n and buf[j] == 90:  # Z
@@ -665,7 +665,7 @@ def _zone(buf: np.ndarray, j: int, n: int, local: int) -> tuple[int, int, int]:
     return local, TS_NAIVE, j
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _iso_fast(buf: np.ndarray, i: int, n: int, fmemo: np.ndarray) -> tuple[int, int, int]:
     """``YYYY-MM-DD(T| )HH:MM:SS[.f][Z|±HH[:MM]]`` at i: (ns, status, next index)."""
     if i + 19 > n or buf[i + 4] != 45 or buf[i + 7] != 45 or (buf[i + 10] != 84
@@ -682,7 +682,7 @@ def _iso_fast(buf: np.ndarray, i: int, n: int, fmemo: np.ndarray) -> tuple[int, 
     return _zone(buf, j, n, day + clock)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _dmy_fast(buf: np.ndarray, i: int, n: int, fmemo: np.ndarray) -> tuple[int, int, int]:
     """``DD.MM.YYYY HH:MM:SS[.f][ GMT±HHMM]`` at i: (ns, status, next index)."""
     if i + 19 > n or buf[i + 2] != 46 or buf[i + 5] != 46 or buf[i + 10] != 32:
@@ -701,7 +701,7 @@ def _dmy_fast(buf: np.ndarray, i: int, n: int, fmemo: np.ndarray) -> tuple[int, 
     return day + clock, TS_NAIVE, j
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _ts_fast(buf: np.ndarray, i: int, n: int, kind: int, fmemo: np.ndarray
              ) -> tuple[int, int, int]:
     if kind == K_TS_HIST:
@@ -713,7 +713,7 @@ def _ts_fast(buf: np.ndarray, i: int, n: int, kind: int, fmemo: np.ndarray
     return _dmy_fast(buf, i, n, fmemo)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _num_serial(buf: np.ndarray, i: int, n: int) -> tuple[float, int]:
     """``[±]digits[.digits]`` (0-7 digits each side, not none) at i: (value, next index),
     next -1 if not that shape."""
@@ -734,7 +734,7 @@ def _num_serial(buf: np.ndarray, i: int, n: int) -> tuple[float, int]:
     return (-v if neg else v), i
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _num_fast(buf: np.ndarray, i: int, n: int) -> tuple[float, int]:
     """An unsigned ``digits[.digits]`` of at most 8 digits at i from two 64-bit loads:
     (value, next index), next -1 if not a number; anything longer or signed goes through
@@ -764,14 +764,14 @@ def _num_fast(buf: np.ndarray, i: int, n: int) -> tuple[float, int]:
     return (float(mant) if frac == 0 else mant / _POW10[frac]), i + b
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _skip_fast(buf: np.ndarray, i: int, n: int, delim: int) -> int:
     while i < n and buf[i] != delim and buf[i] != 10 and buf[i] != 13:
         i += 1
     return i
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _value_fast(buf: np.ndarray, p: int, n: int, delim: int, kind: int) -> tuple[float, int]:
     """A numeric field at p: (value, end index); an empty optional field is NaN."""
     if kind == K_NUM_OPT and (p >= n or buf[p] == delim or buf[p] == 10 or buf[p] == 13):
@@ -779,7 +779,7 @@ def _value_fast(buf: np.ndarray, p: int, n: int, delim: int, kind: int) -> tuple
     return _num_fast(buf, p, n)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _line_end_fast(buf: np.ndarray, q: int, n: int) -> int:
     """Newline index if the line's last field ends at q (``\n``, ``\r\n`` or the end of
     the buffer), else -1."""
@@ -790,7 +790,7 @@ def _line_end_fast(buf: np.ndarray, q: int, n: int) -> int:
     return -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _line_ts_nums(buf: np.ndarray, i: int, delim: int, kinds: np.ndarray, v0: int,
                   vals: np.ndarray, row: int, fmemo: np.ndarray) -> tuple[int, int, int]:
     """Parse a plain line of the layout ``[text,]timestamp,number,...`` (numeric fields
@@ -819,7 +819,7 @@ def _line_ts_nums(buf: np.ndarray, i: int, delim: int, kinds: np.ndarray, v0: in
     return (0, TS_BAD, -1) if bad or j < 0 else (ts, st, j)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ts_nums_start(kinds: np.ndarray, slots: np.ndarray) -> int:
     """Index of the first numeric field if the layout is ``[text,]timestamp,number...``
     with values in field order, else -1."""
@@ -832,7 +832,7 @@ def ts_nums_start(kinds: np.ndarray, slots: np.ndarray) -> int:
     return v0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def count_newlines(buf: np.ndarray) -> int:
     n = 0
     for b in buf:
@@ -840,7 +840,7 @@ def count_newlines(buf: np.ndarray) -> int:
     return n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _blank_line_end(buf: np.ndarray, i: int) -> int:
     """Newline index (or len) of a blank line starting at i, -1 if the line has content."""
     c = buf[i]
@@ -873,9 +873,23 @@ def parse_lines(buf: np.ndarray, first_line: int, delim: int, kinds: np.ndarray,
     starts = np.empty(n_max, np.int64)
     err = np.empty(n_max, np.int32)
     naive = np.empty(n_max, np.uint8)
-    memo = new_memo()
-    fmemo = np.zeros(3, np.int64)
+    counts = np.zeros(4, np.int64)
     v0 = ts_nums_start(kinds, slots) if fast else -1
+    _parse_into(buf, first_line, delim, kinds, slots, v0, ts, vals, lines, starts, err, naive,
+                new_memo(), np.zeros(3, np.int64), counts)
+    k = counts[3]
+    return (ts[:k], vals[:, :k], lines[:k], starts[:k], err[:k], naive[:k], counts[:3])
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _parse_into(buf: np.ndarray, first_line: int, delim: int, kinds: np.ndarray,
+                slots: np.ndarray, v0: int, ts: np.ndarray, vals: np.ndarray,
+                lines: np.ndarray, starts: np.ndarray, err: np.ndarray, naive: np.ndarray,
+                memo: np.ndarray, fmemo: np.ndarray, counts: np.ndarray) -> None:
+    """The loop of :func:`parse_lines`, without reference counting (its atomic
+    increments, made on every array handed to a helper, cost more than parsing a line):
+    fills the rows in order and sets ``counts`` to (physical lines, errors, naive
+    timestamps, rows)."""
     i = 0
     n = len(buf)
     line = first_line
@@ -904,18 +918,25 @@ def parse_lines(buf: np.ndarray, first_line: int, delim: int, kinds: np.ndarray,
         k += 1
         line += 1
         i = j + 1
-    counts = np.array([line - first_line, n_bad, n_naive], np.int64)
-    return (ts[:k], vals[:, :k], lines[:k], starts[:k], err[:k], naive[:k], counts)
+    counts[0], counts[1], counts[2], counts[3] = line - first_line, n_bad, n_naive, k
 
 
 @njit(cache=True)
 def index_lines(buf: np.ndarray, first_line: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Line numbers and byte offsets of the non-blank lines, and the physical line count."""
-    n_max = 1
-    for b in buf:
-        n_max += b == 10
+    n_max = 1 + count_newlines(buf)
     lines = np.empty(n_max, np.int64)
     starts = np.empty(n_max, np.int64)
+    counts = np.zeros(2, np.int64)
+    _index_into(buf, first_line, lines, starts, counts)
+    k = counts[1]
+    return lines[:k], starts[:k], counts[0]
+
+
+@njit(cache=True, _nrt=False)
+def _index_into(buf: np.ndarray, first_line: int, lines: np.ndarray, starts: np.ndarray,
+                counts: np.ndarray) -> None:
+    """The loop of :func:`index_lines`; ``counts`` = (physical lines, non-blank lines)."""
     i = 0
     n = len(buf)
     line = first_line
@@ -928,7 +949,7 @@ def index_lines(buf: np.ndarray, first_line: int) -> tuple[np.ndarray, np.ndarra
             k += 1
         line += 1
         i = j + 1
-    return lines[:k], starts[:k], line - first_line
+    counts[0], counts[1] = line - first_line, k
 
 
 @njit(cache=True)
@@ -938,9 +959,14 @@ def parse_ts_strings(data: np.ndarray, offsets: np.ndarray, kind: int) -> tuple[
     n = len(offsets) - 1
     ts = np.zeros(n, np.int64)
     status = np.empty(n, np.int8)
-    memo = new_memo()
-    for r in range(n):
+    _parse_ts_into(data, offsets, kind, new_memo(), ts, status)
+    return ts, status
+
+
+@njit(cache=True, _nrt=False)
+def _parse_ts_into(data: np.ndarray, offsets: np.ndarray, kind: int, memo: np.ndarray,
+                   ts: np.ndarray, status: np.ndarray) -> None:
+    for r in range(len(ts)):
         t, st = parse_ts(data, offsets[r], offsets[r + 1], kind, memo)
         ts[r] = t
         status[r] = st
-    return ts, status
