@@ -125,7 +125,9 @@ def _canonical(step: int) -> str:
 
 @dataclass
 class _Arrays:
-    """A chunk as the kernel's inputs: (k, n) OHLC series, (1, n) sums, counts."""
+    """A chunk as the kernel's inputs: (k, n) OHLC series, (1, n) sums, counts. Quotes
+    come as ``quotes`` = (bid, ask) instead, their k = 3 series (mid, bid, ask) derived
+    by ``nb.quote_rollup`` as it reads them."""
 
     ts: np.ndarray
     first: np.ndarray
@@ -134,6 +136,11 @@ class _Arrays:
     last: np.ndarray
     sums: np.ndarray
     counts: np.ndarray
+    quotes: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def k(self) -> int:
+        return 3 if self.quotes is not None else self.first.shape[0]
 
 
 def detect_source(table: pa.Table) -> Source:
@@ -174,10 +181,10 @@ def _arrays(table: pa.Table, source: Source) -> _Arrays:
     ts = _ts(table)
     empty = np.empty(0, np.int64)
     if source == "quotes":
-        bid, ask = _f64(table, "bid"), _f64(table, "ask")
-        series = np.stack([(bid + ask) / 2, bid, ask])
         volume = _f64(table, "bid_size", 0.0) + _f64(table, "ask_size", 0.0)
-        return _Arrays(ts, series, series, series, series, volume[None, :], empty)
+        none = np.empty((3, 0))
+        return _Arrays(ts, none, none, none, none, volume[None, :], empty,
+                       (_f64(table, "bid"), _f64(table, "ask")))
     if source == "trades":
         price = _f64(table, "price")[None, :]
         return _Arrays(ts, price, price, price, price, _f64(table, "size", 0.0)[None, :], empty)
@@ -193,9 +200,13 @@ def _sorted(a: _Arrays) -> _Arrays:
     if a.ts.size < 2 or bool(np.all(a.ts[1:] >= a.ts[:-1])):
         return a
     order = np.argsort(a.ts, kind="stable")
-    counts = a.counts[order] if a.counts.size else a.counts
-    return _Arrays(a.ts[order], a.first[:, order], a.high[:, order], a.low[:, order],
-                   a.last[:, order], a.sums[:, order], counts)
+
+    def take(x: np.ndarray) -> np.ndarray:
+        return x[..., order] if x.size else x
+
+    quotes = (take(a.quotes[0]), take(a.quotes[1])) if a.quotes is not None else None
+    return _Arrays(take(a.ts), take(a.first), take(a.high), take(a.low), take(a.last),
+                   take(a.sums), take(a.counts), quotes)
 
 
 # ---------------------------------------------------------------- streaming builder
@@ -243,7 +254,7 @@ class BarBuilder:
             if self.source == "bars" and self.timeframe.kind != "time":
                 raise ConfigError("bars can only be rolled up into time bars", field="timeframe")
         arrays = _sorted(_arrays(table, self.source))
-        self._k = arrays.first.shape[0]
+        self._k = arrays.k
         self.ticks_read += int(arrays.ts.size)
         if arrays.ts.size == 0:
             return self.schema.empty_table()
@@ -279,8 +290,11 @@ class BarBuilder:
         before = self.finish() if (self._open is not None and not cont) else None
         carry = self._open.column if cont and self._open else np.zeros(4 * self._k + 1)
         carry_count = self._open.count if cont and self._open else 0
-        out, counts = nb.rollup(starts, a.first, a.high, a.low, a.last, a.sums, a.counts,
-                                carry, carry_count)
+        if a.quotes is not None:
+            out, counts = nb.quote_rollup(starts, *a.quotes, a.sums[0], carry, carry_count)
+        else:
+            out, counts = nb.rollup(starts, a.first, a.high, a.low, a.last, a.sums, a.counts,
+                                    carry, carry_count)
         keep = out.shape[1] if self._last_complete(counts, closed) else out.shape[1] - 1
         self._open = None if keep == out.shape[1] else _Open(
             int(labels[-1]), out[:, -1].copy(), int(counts[-1]), acc)

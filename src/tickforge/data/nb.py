@@ -18,23 +18,26 @@ def time_starts(ts: np.ndarray, step: int, offset: int) -> np.ndarray:
 
     ``ts`` must be non-decreasing. Empty buckets produce no segment.
     """
-    n = ts.size
-    count = 0
-    prev = np.int64(0)
-    for i in range(n):
-        label = (ts[i] - offset) // step
-        if i == 0 or label != prev:
-            count += 1
-            prev = label
-    starts = np.empty(count, np.int64)
-    j = 0
-    for i in range(n):
-        label = (ts[i] - offset) // step
-        if i == 0 or label != prev:
-            starts[j] = i
-            j += 1
-            prev = label
+    starts = np.empty(_time_starts_into(ts, step, offset, np.empty(0, np.int64)), np.int64)
+    _time_starts_into(ts, step, offset, starts)
     return starts
+
+
+@njit(cache=True, _nrt=False)
+def _time_starts_into(ts: np.ndarray, step: int, offset: int, starts: np.ndarray) -> int:
+    """Count the buckets' first rows, writing their indices when ``starts`` has room. A
+    row opens a bucket when it reaches the next bucket's edge (the rows are sorted), so
+    the division runs once per bucket, not once per row."""
+    count = 0
+    edge = np.int64(0)
+    room = starts.size > 0
+    for i in range(ts.size):
+        if i == 0 or ts[i] >= edge:
+            edge = ((ts[i] - offset) // step + 1) * step + offset
+            if room:
+                starts[count] = i
+            count += 1
+    return count
 
 
 @njit(cache=True)
@@ -71,7 +74,7 @@ def volume_starts(
 # ---------------------------------------------------------------- bars: aggregation
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _ohlc_row(
     out: np.ndarray, j: int, r: int, lo: int, hi: int,
     first: np.ndarray, high: np.ndarray, low: np.ndarray, last: np.ndarray,
@@ -144,6 +147,59 @@ def rollup(
                 c += counts[i]
         cnt[j] = c
     return out, cnt
+
+
+@njit(cache=True)
+def quote_rollup(starts: np.ndarray, bid: np.ndarray, ask: np.ndarray, volume: np.ndarray,
+                 carry: np.ndarray, carry_count: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`rollup` of quotes, bit for bit: the series mid ``(bid + ask) / 2``, bid and
+    ask, the sums ``volume``, one count per row. The mid is computed as each row is read,
+    so the three series are never written out and read back."""
+    m = starts.size
+    out = np.empty((13, m))
+    cnt = np.empty(m, np.int64)
+    _quote_rollup_into(starts, bid, ask, volume, carry, carry_count, out, cnt)
+    return out, cnt
+
+
+@njit(cache=True, _nrt=False)
+def _quote_rollup_into(starts: np.ndarray, bid: np.ndarray, ask: np.ndarray,
+                       volume: np.ndarray, carry: np.ndarray, carry_count: int,
+                       out: np.ndarray, cnt: np.ndarray) -> None:
+    m, n = starts.size, bid.size
+    for j in range(m):
+        lo = starts[j]
+        hi = starts[j + 1] if j + 1 < m else n
+        cont = j == 0 and carry_count > 0
+        mid0 = (bid[lo] + ask[lo]) / 2
+        mo, mh, ml = (carry[0], carry[1], carry[2]) if cont else (mid0, mid0, mid0)
+        bo, bh, bl = (carry[4], carry[5], carry[6]) if cont else (bid[lo], bid[lo], bid[lo])
+        ao, ah, al = (carry[8], carry[9], carry[10]) if cont else (ask[lo], ask[lo], ask[lo])
+        acc = carry[12] if cont else 0.0
+        for i in range(lo, hi):
+            b, a = bid[i], ask[i]
+            md = (b + a) / 2
+            if md > mh:
+                mh = md
+            if md < ml:
+                ml = md
+            if b > bh:
+                bh = b
+            if b < bl:
+                bl = b
+            if a > ah:
+                ah = a
+            if a < al:
+                al = a
+            v = volume[i]
+            if v == v:
+                acc += v
+        b, a = bid[hi - 1], ask[hi - 1]
+        out[0, j], out[1, j], out[2, j], out[3, j] = mo, mh, ml, (b + a) / 2
+        out[4, j], out[5, j], out[6, j], out[7, j] = bo, bh, bl, b
+        out[8, j], out[9, j], out[10, j], out[11, j] = ao, ah, al, a
+        out[12, j] = acc
+        cnt[j] = (carry_count if cont else 0) + hi - lo
 
 
 # ---------------------------------------------------------------- synthetic quotes
