@@ -141,3 +141,13 @@ def test_raw_lines_of_an_earlier_block_are_read_back_from_the_file(real_data: Pa
     assert last.raw_lines(np.array([9500])) == [text[-1]]
     rows, _, _ = read("histdata", path, block_bytes=4000)
     assert rows.num_rows == 9500
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([10, 11, 138, 0, 255]), st.integers(0, 255)),
+                max_size=200).map(bytes), st.integers(0, 7))
+def test_count_newlines_counts_every_newline_byte(data: bytes, skip: int) -> None:
+    """Eight bytes at a time and the tail: any length, any alignment, any byte values
+    (parse_lines sizes its outputs from this count)."""
+    buf = np.frombuffer(data, np.uint8)[skip:]
+    assert nb.count_newlines(buf) == int(np.count_nonzero(buf == 10))
