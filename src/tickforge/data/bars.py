@@ -182,8 +182,8 @@ def _arrays(table: pa.Table, source: Source) -> _Arrays:
     empty = np.empty(0, np.int64)
     if source == "quotes":
         volume = _f64(table, "bid_size", 0.0) + _f64(table, "ask_size", 0.0)
-        none = np.empty((3, 0))
-        return _Arrays(ts, none, none, none, none, volume[None, :], empty,
+        derived = np.empty((3, 0))  # mid, bid, ask: made by the kernel from ``quotes``
+        return _Arrays(ts, derived, derived, derived, derived, volume[None, :], empty,
                        (_f64(table, "bid"), _f64(table, "ask")))
     if source == "trades":
         price = _f64(table, "price")[None, :]
