@@ -162,6 +162,12 @@ def quote_rollup(starts: np.ndarray, bid: np.ndarray, ask: np.ndarray, volume: n
     return out, cnt
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _widen(x: float, high: float, low: float) -> tuple[float, float]:
+    """(high, low) after a value ``x``, compared as ``_ohlc_row`` does."""
+    return (x if x > high else high), (x if x < low else low)
+
+
 @njit(cache=True, _nrt=False)
 def _quote_rollup_into(starts: np.ndarray, bid: np.ndarray, ask: np.ndarray,
                        volume: np.ndarray, carry: np.ndarray, carry_count: int,
@@ -178,19 +184,9 @@ def _quote_rollup_into(starts: np.ndarray, bid: np.ndarray, ask: np.ndarray,
         acc = carry[12] if cont else 0.0
         for i in range(lo, hi):
             b, a = bid[i], ask[i]
-            md = (b + a) / 2
-            if md > mh:
-                mh = md
-            if md < ml:
-                ml = md
-            if b > bh:
-                bh = b
-            if b < bl:
-                bl = b
-            if a > ah:
-                ah = a
-            if a < al:
-                al = a
+            mh, ml = _widen((b + a) / 2, mh, ml)
+            bh, bl = _widen(b, bh, bl)
+            ah, al = _widen(a, ah, al)
             v = volume[i]
             if v == v:
                 acc += v

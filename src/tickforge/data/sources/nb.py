@@ -938,9 +938,11 @@ def _parse_into(buf: np.ndarray, first_line: int, delim: int, kinds: np.ndarray,
 
 
 @njit(cache=True)
-def index_lines(buf: np.ndarray, first_line: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Line numbers and byte offsets of the non-blank lines, and the physical line count."""
-    n_max = 1 + count_newlines(buf)
+def index_lines(buf: np.ndarray, first_line: int, newlines: int = -1
+                ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Line numbers and byte offsets of the non-blank lines, and the physical line count
+    (``newlines``: as for :func:`parse_lines`)."""
+    n_max = 1 + (newlines if newlines >= 0 else count_newlines(buf))
     lines = np.empty(n_max, np.int64)
     starts = np.empty(n_max, np.int64)
     counts = np.zeros(2, np.int64)

@@ -146,7 +146,7 @@ def _null_rejects(table: pa.Table, layout: Layout) -> tuple[pa.Table, list[tuple
 
 
 def parse_piece(piece: Piece, layout: Layout, options: ReadOptions) -> Chunk:
-    lines, starts, _ = nb.index_lines(piece.data, piece.first_line)
+    lines, starts, _ = nb.index_lines(piece.data, piece.first_line, piece.newlines)
     typed = parse_fast(piece, layout, lines)
     rejects: list[tuple[int, str, str]] = []
     if typed is None:
